@@ -1,0 +1,135 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) sshdoctor.connreset contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The one door between collectors and the managed host.
+
+Collectors never call subprocess or open() themselves: they get a ``Host`` and
+ask it to run a command, read a file or list a glob. The real ``Host`` wraps
+an ``AnsibleModule`` (``LC_ALL=C``, argument lists, bounded reads, notes instead
+of tracebacks); the unit tests hand collectors a fake with recorded output.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import errno
+import glob
+import os
+
+# Commands run in the C locale so that their output parses the same everywhere.
+C_LOCALE = {"LC_ALL": "C", "LANG": "C", "LANGUAGE": "C"}
+
+# A read never returns more than this many bytes of one file or one command.
+DEFAULT_MAX_BYTES = 8 * 1024 * 1024
+
+
+class CommandResult:
+    """What one command gave back. ``missing`` is True when the tool is not installed."""
+
+    def __init__(self, rc, stdout, stderr, missing=False):
+        self.rc = rc
+        self.stdout = stdout
+        self.stderr = stderr
+        self.missing = missing
+
+    @property
+    def ok(self):
+        return not self.missing and self.rc == 0
+
+    def __repr__(self):
+        return "CommandResult(rc=%r, missing=%r)" % (self.rc, self.missing)
+
+
+def looks_like_permission_problem(text):
+    """True when a command's error output says it lacked privileges."""
+    lowered = (text or "").lower()
+    return any(
+        marker in lowered
+        for marker in (
+            "permission denied",
+            "operation not permitted",
+            "you must be root",
+            "must be run as root",
+            "insufficient permissions",
+            "not permitted",
+            "can't initialize iptables",
+            "access denied",
+        )
+    )
+
+
+class Host:
+    """The real host, seen through an AnsibleModule."""
+
+    def __init__(self, module, max_bytes=DEFAULT_MAX_BYTES):
+        self.module = module
+        self.max_bytes = max_bytes
+        self.notes = []
+        self._which_cache = {}
+
+    # --- notes: what could not be read, said once and plainly -------------------
+    def note(self, message):
+        if message not in self.notes:
+            self.notes.append(message)
+
+    # --- commands ---------------------------------------------------------------
+    def which(self, name, extra_dirs=("/usr/sbin", "/sbin", "/usr/bin", "/bin", "/usr/lib/openssh")):
+        if name not in self._which_cache:
+            self._which_cache[name] = self.module.get_bin_path(name, required=False, opt_dirs=list(extra_dirs))
+        return self._which_cache[name]
+
+    def run(self, argv, data=None):
+        """Run ``argv`` (a list, never a shell string) in the C locale.
+
+        The first element may be a bare tool name; a tool that is not installed
+        gives ``CommandResult(missing=True)`` rather than an exception.
+        """
+        tool = argv[0]
+        path = tool if os.path.isabs(tool) else self.which(tool)
+        if not path or not os.path.exists(path):
+            return CommandResult(None, "", "", missing=True)
+        rc, out, err = self.module.run_command(
+            [path] + list(argv[1:]),
+            data=data,
+            environ_update=dict(C_LOCALE),
+            errors="surrogate_or_replace",
+            check_rc=False,
+        )
+        return CommandResult(rc, _cap(out, self.max_bytes), _cap(err, self.max_bytes))
+
+    # --- files ------------------------------------------------------------------
+    def read_text(self, path, max_bytes=None):
+        """Return the file's text (undecodable bytes replaced), or None.
+
+        A missing file is None with no note; an unreadable one is None with a note.
+        """
+        limit = max_bytes or self.max_bytes
+        try:
+            with open(path, "rb") as handle:
+                data = handle.read(limit)
+        except (IOError, OSError) as exc:
+            if exc.errno in (errno.EACCES, errno.EPERM):
+                self.note("cannot read %s: permission denied (run with become: true)" % path)
+            elif exc.errno not in (errno.ENOENT, errno.ENOTDIR):
+                self.note("cannot read %s: %s" % (path, exc.strerror))
+            return None
+        return data.decode("utf-8", errors="replace")
+
+    def glob(self, pattern):
+        """Paths matching ``pattern``, in the lexical order sshd and glob(3) use."""
+        return sorted(glob.glob(pattern))
+
+    def exists(self, path):
+        return os.path.exists(path)
+
+    def is_root(self):
+        return os.geteuid() == 0
+
+
+def _cap(text, limit):
+    if text is None:
+        return ""
+    if len(text) > limit:
+        return text[:limit]
+    return text

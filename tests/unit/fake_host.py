@@ -1,0 +1,79 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) sshdoctor.connreset contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""A recorded host for collector tests: commands and files are data.
+
+    host = FakeHost(
+        commands={("sshd", "-T"): (0, read_fixture("debian12/sshd_T.txt"), "")},
+        files={"/etc/ssh/sshd_config": "Include /etc/ssh/sshd_config.d/*.conf\n"},
+        tools={"sshd": "/usr/sbin/sshd"},
+    )
+
+A command whose tool is not in ``tools`` is "not installed"; a command not in
+``commands`` fails the test loudly, so every call a collector makes is listed.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import fnmatch
+import os
+
+from ansible_collections.sshdoctor.connreset.plugins.module_utils._host import CommandResult
+
+FIXTURES = os.path.join(os.path.dirname(__file__), "fixtures")
+
+
+def read_fixture(relative_path):
+    with open(os.path.join(FIXTURES, relative_path), "rb") as handle:
+        return handle.read().decode("utf-8", errors="replace")
+
+
+class FakeHost:
+    def __init__(self, commands=None, files=None, tools=None, root=True, unreadable=()):
+        self.commands = {tuple(k): v for k, v in (commands or {}).items()}
+        self.files = dict(files or {})
+        self.tools = dict(tools or {})
+        self.root = root
+        self.unreadable = set(unreadable)
+        self.notes = []
+        self.calls = []
+
+    def note(self, message):
+        if message not in self.notes:
+            self.notes.append(message)
+
+    def which(self, name, extra_dirs=()):
+        return self.tools.get(name)
+
+    def run(self, argv, data=None):
+        argv = tuple(argv)
+        self.calls.append(argv)
+        tool = argv[0]
+        if not os.path.isabs(tool) and tool not in self.tools:
+            return CommandResult(None, "", "", missing=True)
+        if os.path.isabs(tool) and tool not in self.tools.values() and tool not in self.files:
+            return CommandResult(None, "", "", missing=True)
+        if argv not in self.commands:
+            raise AssertionError("unexpected command %r; recorded: %r" % (argv, sorted(self.commands)))
+        rc, out, err = self.commands[argv]
+        return CommandResult(rc, out, err)
+
+    def read_text(self, path, max_bytes=None):
+        if path in self.unreadable:
+            self.note("cannot read %s: permission denied (run with become: true)" % path)
+            return None
+        text = self.files.get(path)
+        if text is not None and max_bytes:
+            return text[:max_bytes]
+        return text
+
+    def glob(self, pattern):
+        return sorted(p for p in self.files if fnmatch.fnmatchcase(p, pattern))
+
+    def exists(self, path):
+        return path in self.files or path in self.tools.values()
+
+    def is_root(self):
+        return self.root
