@@ -40,6 +40,7 @@ attributes:
 options: {}
 notes:
   - Commands run with C(LC_ALL=C) and argument lists, never through a shell.
-  - A missing tool or a lack of privilege does not fail the module; the result's RV(notes) says what could not be read.
+  - >-
+    A missing tool or a lack of privilege does not fail the module; the result's RV(notes) says what could not be read.
     Run it with C(become: true) for the full picture.
 """
