@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Stand-in for ansible-test's get-pip-<version>.py, which it downloads from a
 host this project's machines cannot reach.
 
