@@ -95,6 +95,15 @@ task_units() {
     PYTHONPATH="$COLLECTIONS" python -m pytest -q -p no:cacheprovider tests/unit "$@")
 }
 
+# Tests that need real tools on the controller (headless Chromium, ansible-runner) but no containers.
+task_integration() {
+  dev_env
+  log "integration tests"
+  if ! ls "$ROOT"/tests/integration/test_*.py >/dev/null 2>&1; then echo "no integration tests yet"; return 0; fi
+  (cd "$COLLECTIONS/ansible_collections/sshdoctor/connreset" && \
+    PYTHONPATH="$COLLECTIONS" python -m pytest -q -p no:cacheprovider tests/integration "$@")
+}
+
 task_sanity() {
   dev_env
   local tree; tree=$(ansible_test_tree)
@@ -134,6 +143,7 @@ task_molecule() {
 task_test() {
   local failed=()
   task_units || failed+=(units)
+  task_integration || failed+=(integration)
   task_sanity || failed+=(sanity)
   task_lint || failed+=(lint)
   task_molecule || failed+=(molecule)
@@ -169,6 +179,7 @@ case "$cmd" in
   harden) task_harden "$@" ;;
   test) task_test ;;
   units) task_units "$@" ;;
+  integration) task_integration "$@" ;;
   ansible-test-units) task_units_ansible_test "$@" ;;
   sanity) task_sanity "$@" ;;
   lint) task_lint ;;
