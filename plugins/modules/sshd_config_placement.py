@@ -1,0 +1,264 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) sshdoctor.connreset contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: sshd_config_placement
+short_description: Set sshd keywords where sshd really reads them, validated as a whole
+version_added: 0.1.0
+description:
+  - Sets C(ClientAliveInterval), C(ClientAliveCountMax), C(MaxSessions), C(MaxStartups) and
+    C(PerSourcePenaltyExemptList) so that the B(effective) configuration (C(sshd -T)) has the requested values.
+  - sshd keeps the first value it reads for most keywords but the last one for C(MaxStartups), and reads
+    C(Include) globs where they stand. When the main file includes the drop-in directory outside any
+    C(Match) block, the module writes one drop-in; otherwise it edits the main file in a marked block
+    above the first C(Match) block.
+  - Lines elsewhere that would still win (an earlier drop-in, a line above the C(Include), a later
+    C(MaxStartups)) make the module fail and name them, unless O(comment_out_conflicts) is set.
+  - Refuses to touch a configuration that C(sshd -t) already rejects. After writing, the whole
+    configuration must pass C(sshd -t) and C(sshd -T) must show the requested values; otherwise the
+    previous files are put back and the module fails.
+  - It never restarts sshd. Restart it when RV(changed) is true (the P(sshdoctor.connreset.sshd_hardening#role)
+    role does that in a handler, then checks a new connection and rolls back on failure).
+author:
+  - sshdoctor.connreset contributors
+extends_documentation_fragment:
+  - sshdoctor.connreset.attributes
+attributes:
+  check_mode:
+    support: full
+    details:
+      - In check mode nothing is written; RV(files) and the diff show what would change.
+  diff_mode:
+    support: full
+  idempotent:
+    support: full
+    description: When run twice in a row outside check mode, with the same arguments, the second invocation indicates no change.
+options:
+  settings:
+    description:
+      - Keyword to value. A null value leaves the keyword unmanaged.
+      - C(MaxStartups) is C(N) or C(start:rate:full) and is written as the full triple (C(N) as C(N:30:N), which is
+        what sshd reads C(N) as unless an earlier line set another rate).
+      - C(PerSourcePenaltyExemptList) is a list of addresses or networks; it is skipped (see RV(skipped)) on OpenSSH
+        older than 9.8.
+    type: dict
+    required: true
+  config_file:
+    description: The main sshd configuration file.
+    type: path
+    default: /etc/ssh/sshd_config
+  dropin_dir:
+    description: The directory the main file includes.
+    type: path
+    default: /etc/ssh/sshd_config.d
+  dropin_name:
+    description:
+      - File name of the drop-in. sshd reads drop-ins in lexical order and keeps the first value of most
+        keywords, so a name that sorts early wins more often; conflicts are reported either way.
+    type: str
+    default: 00-sshdoctor-connreset.conf
+  placement:
+    description:
+      - V(auto) writes the drop-in when sshd would read it outside a Match block, else edits the main file.
+      - V(dropin) fails when sshd would not read the drop-in; V(main_file) always edits the main file.
+    type: str
+    choices: [auto, dropin, main_file]
+    default: auto
+  comment_out_conflicts:
+    description:
+      - Comment out other lines that would still win, with a marker naming our file. The files are backed up
+        under O(backup_dir) first.
+    type: bool
+    default: false
+  backup_dir:
+    description: Where copies of every changed file go before it is written (one subdirectory per run).
+    type: path
+    default: /var/lib/sshdoctor-connreset/backups
+  sshd_binary:
+    description: Path of sshd; found on the usual paths when omitted.
+    type: path
+notes:
+  - Needs root (C(become=true)).
+  - Commands run with C(LC_ALL=C) and argument lists, never through a shell.
+seealso:
+  - role: sshdoctor.connreset.sshd_hardening
+"""
+
+EXAMPLES = r"""
+- name: Keepalive and MaxStartups where sshd reads them
+  sshdoctor.connreset.sshd_config_placement:
+    settings:
+      ClientAliveInterval: 60
+      ClientAliveCountMax: 3
+      MaxStartups: "10:30:100"
+      MaxSessions: null  # unmanaged
+  become: true
+  register: placement
+
+- name: Restart sshd when something changed
+  ansible.builtin.service:
+    name: "{{ placement.service.unit | default('ssh', true) }}"
+    state: restarted
+  when: placement is changed
+"""
+
+RETURN = r"""
+mode:
+  description: Where the settings went.
+  returned: when the configuration could be read
+  type: str
+  sample: dropin
+target:
+  description: The file holding the managed lines.
+  returned: when the configuration could be read
+  type: str
+  sample: /etc/ssh/sshd_config.d/00-sshdoctor-connreset.conf
+version:
+  description: The OpenSSH version of sshd.
+  returned: always
+  type: str
+  sample: 9.2p1
+version_info:
+  description: Major and minor version.
+  returned: always
+  type: list
+  elements: int
+  sample: [9, 2]
+settings:
+  description: The managed keywords as written.
+  returned: always
+  type: dict
+  sample: {"ClientAliveInterval": "60", "MaxStartups": "10:30:100"}
+skipped:
+  description: Keywords left out because this sshd does not know them.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{"keyword": "PerSourcePenaltyExemptList", "reason": "needs OpenSSH 9.8 or later"}]
+config_valid_before:
+  description: Whether C(sshd -t) accepted the configuration before any change.
+  returned: always
+  type: bool
+config_errors:
+  description: What C(sshd -t) complained about, as file, line and message.
+  returned: always
+  type: list
+  elements: dict
+files:
+  description: Files changed (or that would change in check mode), with action create, update or delete.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{"path": "/etc/ssh/sshd_config.d/00-sshdoctor-connreset.conf", "action": "create"}]
+backups:
+  description: For each changed file, its backup copy (null for a file that did not exist). Used to roll back.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{"path": "/etc/ssh/sshd_config.d/00-conflict.conf", "backup": "/var/lib/sshdoctor-connreset/backups/20250101T000000/etc/ssh/sshd_config.d/00-conflict.conf"}]
+conflicts:
+  description: Lines elsewhere that still win with another value (file, line, keyword, value, wanted, text).
+  returned: always
+  type: list
+  elements: dict
+commented_out:
+  description: Lines commented out because they would have won (same fields as RV(conflicts)).
+  returned: always
+  type: list
+  elements: dict
+shadowed:
+  description: Lines elsewhere that are read instead of ours but already carry the requested value.
+  returned: always
+  type: list
+  elements: dict
+match_overrides:
+  description: Lines inside C(Match) blocks that change a managed keyword for some connections (file, line, keyword, value, match).
+  returned: always
+  type: list
+  elements: dict
+effective_before:
+  description: The managed keywords as C(sshd -T) showed them before (lowercase keys).
+  returned: always
+  type: dict
+effective_after:
+  description: The same after writing (empty in check mode when something would change).
+  returned: always
+  type: dict
+listeners_changed:
+  description: Whether the listening addresses or ports in C(sshd -T) changed (a socket unit then needs a restart).
+  returned: always
+  type: bool
+verify:
+  description: Address and port where a check on the host itself reaches sshd.
+  returned: when the configuration could be read
+  type: dict
+  sample: {"address": "127.0.0.1", "port": 22}
+service:
+  description:
+    - The unit running sshd (V(ssh) or V(sshd), null without systemd), whether it is active, whether a socket
+      unit starts it and whether that socket spawns one sshd per connection (C(Accept=yes)).
+  returned: always
+  type: dict
+  sample: {"unit": "ssh", "service_active": true, "socket_activated": false, "socket_unit": null, "socket_accept": false}
+notes:
+  description: What could not be read or decided.
+  returned: always
+  type: list
+  elements: str
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.sshdoctor.connreset.plugins.module_utils._host import Host
+from ansible_collections.sshdoctor.connreset.plugins.module_utils._sshd_placement import (
+    ModuleWriter,
+    apply_placement,
+)
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            settings=dict(type="dict", required=True),
+            config_file=dict(type="path", default="/etc/ssh/sshd_config"),
+            dropin_dir=dict(type="path", default="/etc/ssh/sshd_config.d"),
+            dropin_name=dict(type="str", default="00-sshdoctor-connreset.conf"),
+            placement=dict(type="str", default="auto", choices=["auto", "dropin", "main_file"]),
+            comment_out_conflicts=dict(type="bool", default=False),
+            backup_dir=dict(type="path", default="/var/lib/sshdoctor-connreset/backups"),
+            sshd_binary=dict(type="path"),
+        ),
+        supports_check_mode=True,
+    )
+    params = module.params
+    if "/" in params["dropin_name"]:
+        module.fail_json(msg="dropin_name must be a file name, not a path")
+    host = Host(module)
+    result, failure = apply_placement(
+        host,
+        ModuleWriter(module, params["backup_dir"]),
+        params["settings"],
+        main_path=params["config_file"],
+        dropin_dir=params["dropin_dir"],
+        dropin_name=params["dropin_name"],
+        placement=params["placement"],
+        comment_out_conflicts=params["comment_out_conflicts"],
+        sshd_binary=params["sshd_binary"],
+        check_mode=module.check_mode,
+    )
+    diff = result.pop("diff")
+    if module._diff:
+        result["diff"] = diff
+    if failure:
+        module.fail_json(msg=failure, **result)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

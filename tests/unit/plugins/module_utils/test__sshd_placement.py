@@ -1,0 +1,521 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) sshdoctor.connreset contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Placement of sshd settings, decided on configuration text.
+
+The stock main files are captured from the Debian 11/12/13 containers
+(tests/unit/fixtures/debianNN/sshd_placement/etc_ssh_sshd_config.txt); the drop-ins
+are the small files each case names. Precedence facts behind the expectations
+(first value wins, MaxStartups last, Match confined to its file) were measured with
+sshd -T on OpenSSH 8.4, 9.2 and 10.0.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ansible_collections.sshdoctor.connreset.plugins.module_utils import _sshd_placement as sp
+from ansible_collections.sshdoctor.connreset.plugins.module_utils._host import CommandResult
+from ansible_collections.sshdoctor.connreset.tests.unit.fake_host import FakeHost, read_fixture
+
+MAIN = "/etc/ssh/sshd_config"
+DIR = "/etc/ssh/sshd_config.d"
+OURS = DIR + "/00-sshdoctor-connreset.conf"
+DEB11 = read_fixture("debian11/sshd_placement/etc_ssh_sshd_config.txt")
+DEB12 = read_fixture("debian12/sshd_placement/etc_ssh_sshd_config.txt")
+DEB13 = read_fixture("debian13/sshd_placement/etc_ssh_sshd_config.txt")
+DEB12_NO_INCLUDE = DEB12.replace("Include /etc/ssh/sshd_config.d/*.conf\n", "")
+TRAILING_MATCH = "\n# Per-user overrides\nMatch User deploy\n\tX11Forwarding no\n"
+
+FULL = {"ClientAliveInterval": "60", "ClientAliveCountMax": "3", "MaxSessions": "10", "MaxStartups": "10:30:100"}
+
+
+def plan(files, rendered=None, **kwargs):
+    return sp.plan_placement(MAIN, files, FULL if rendered is None else rendered, **kwargs)
+
+
+def line_of(text, needle):
+    for number, line in enumerate(text.splitlines(), 1):
+        if line.strip() == needle:
+            return number
+    raise AssertionError("%r not in text" % needle)
+
+
+# --- tokenizer and values ------------------------------------------------------------
+@pytest.mark.parametrize(
+    "line, expected",
+    [
+        ("ClientAliveInterval 60", ("ClientAliveInterval", ["60"])),
+        ("  clientaliveinterval\t60  ", ("clientaliveinterval", ["60"])),
+        ("ClientAliveInterval=60", ("ClientAliveInterval", ["60"])),
+        ("ClientAliveInterval = 60", ("ClientAliveInterval", ["60"])),
+        ('ClientAliveInterval "12"', ("ClientAliveInterval", ["12"])),
+        ("Include /etc/ssh/sshd_config.d/*.conf extra.conf", ("Include", ["/etc/ssh/sshd_config.d/*.conf", "extra.conf"])),
+        ("MaxStartups 10:30:100 # trailing comment", ("MaxStartups", ["10:30:100"])),
+        ('Banner "/etc/my banner"', ("Banner", ["/etc/my banner"])),
+        ("#ClientAliveInterval 0", None),
+        ("   # indented comment", None),
+        ("", None),
+        ("   ", None),
+    ],
+)
+def test_tokenize(line, expected):
+    assert sp.tokenize(line) == expected
+
+
+@pytest.mark.parametrize(
+    "text, seconds",
+    [("60", 60), ("1m", 60), ("1h30m", 5400), ("2W", 1209600), ("", None), ("abc", None), ("5x", None), ("1m 2", None)],
+)
+def test_parse_time(text, seconds):
+    assert sp.parse_time(text) == seconds
+
+
+@pytest.mark.parametrize(
+    "fixture, version, info",
+    [
+        ("debian11/sshd_V.txt", "8.4p1", [8, 4]),
+        ("debian12/sshd_V.txt", "9.2", [9, 2]),
+        ("debian13/sshd_V.txt", "10.0p2", [10, 0]),
+    ],
+)
+def test_parse_version_from_captured_sshd_V(fixture, version, info):
+    assert sp.parse_version(read_fixture(fixture)) == (version, info)
+
+
+@pytest.mark.parametrize(
+    "keyword, configured, wanted, equal",
+    [
+        ("ClientAliveInterval", "1m", "60", True),
+        ("ClientAliveInterval", "0", "60", False),
+        ("MaxStartups", "10", "10:30:10", True),
+        ("MaxStartups", "10:30:100", "10:30:100", True),
+        ("MaxStartups", "10:30:60", "10:30:100", False),
+        ("MaxSessions", "ten", "10", False),
+        ("PerSourcePenaltyExemptList", "10.0.0.0/8, 192.0.2.1", "10.0.0.0/8,192.0.2.1", True),
+    ],
+)
+def test_values_equal(keyword, configured, wanted, equal):
+    assert sp.values_equal(keyword, configured, wanted) is equal
+
+
+# --- settings validation ---------------------------------------------------------------
+@pytest.mark.parametrize(
+    "settings_in, version, rendered, error",
+    [
+        ({"ClientAliveInterval": 60, "ClientAliveCountMax": 3, "MaxStartups": "10:30:100", "MaxSessions": 10},
+         [9, 2], FULL, None),
+        ({"MaxStartups": "10"}, [9, 2], {"MaxStartups": "10:30:10"}, None),
+        ({"MaxStartups": 10}, [9, 2], {"MaxStartups": "10:30:10"}, None),
+        ({"MaxStartups": "100:30:10"}, [9, 2], {}, "must not exceed full"),
+        ({"MaxStartups": "10:0:100"}, [9, 2], {}, "between 1 and 100"),
+        ({"MaxStartups": "10:101:100"}, [9, 2], {}, "between 1 and 100"),
+        ({"MaxStartups": "0"}, [9, 2], {}, "at least 1"),
+        ({"MaxStartups": "10:30"}, [9, 2], {}, "N or start:rate:full"),
+        ({"ClientAliveInterval": 60, "ClientAliveCountMax": 0}, [9, 2], {}, "at least 1 when ClientAliveInterval"),
+        ({"ClientAliveInterval": 0, "ClientAliveCountMax": 0}, [9, 2], {"ClientAliveInterval": "0", "ClientAliveCountMax": "0"}, None),
+        ({"ClientAliveInterval": -1}, [9, 2], {}, "at least 0"),
+        ({"ClientAliveInterval": "1m"}, [9, 2], {}, "whole number"),
+        ({"MaxSessions": 0}, [9, 2], {}, "at least 1"),
+        ({"MaxSessions": True}, [9, 2], {}, "whole number"),
+        ({"ClientAliveInterval": None, "MaxSessions": None}, [9, 2], {}, None),
+        ({"PerSourcePenaltyExemptList": ["192.0.2.10", "10.0.0.0/8"]}, [10, 0],
+         {"PerSourcePenaltyExemptList": "192.0.2.10,10.0.0.0/8"}, None),
+        ({"PerSourcePenaltyExemptList": []}, [10, 0], {}, None),
+        ({"PerSourcePenaltyExemptList": ["not-an-address"]}, [10, 0], {}, "not an address"),
+        ({"Port": 2222}, [9, 2], {}, "not a keyword this module manages"),
+    ],
+)
+def test_validate_settings(settings_in, version, rendered, error):
+    got, errors, _skipped = sp.validate_settings(settings_in, version)
+    if error is None:
+        assert errors == []
+        assert got == rendered
+    else:
+        assert any(error in e for e in errors), errors
+
+
+def test_exempt_list_is_skipped_before_openssh_9_8():
+    rendered, errors, skipped = sp.validate_settings({"PerSourcePenaltyExemptList": ["192.0.2.10"], "MaxSessions": 5}, [9, 2])
+    assert errors == []
+    assert rendered == {"MaxSessions": "5"}
+    assert skipped == [{"keyword": "PerSourcePenaltyExemptList", "reason": "needs OpenSSH 9.8 or later"}]
+
+
+# --- reading order -------------------------------------------------------------------------
+def test_expand_reads_dropins_where_the_include_stands_in_lexical_order():
+    files = {MAIN: DEB12, DIR + "/50-b.conf": "MaxSessions 5\n", DIR + "/10-a.conf": "MaxSessions 4\n",
+             DIR + "/.hidden.conf": "MaxSessions 3\n", DIR + "/20-c.conf.bak": "MaxSessions 2\n"}
+    directives, _notes = sp.expand(MAIN, files)
+    sessions = [(d["file"], d["value"]) for d in directives if d["key"] == "maxsessions"]
+    assert sessions == [(DIR + "/10-a.conf", "4"), (DIR + "/50-b.conf", "5")]
+    include_index = [i for i, d in enumerate(directives) if d["key"] == "include"][0]
+    first_main_after = [d for d in directives[include_index + 1:] if d["file"] == MAIN][0]
+    assert directives.index(first_main_after) > include_index + 2
+
+
+def test_match_in_a_dropin_does_not_leak_into_the_next_file():
+    files = {MAIN: DEB12, DIR + "/10-a.conf": "Match User bob\n  MaxSessions 3\n", DIR + "/20-b.conf": "ClientAliveInterval 9\n"}
+    directives, _notes = sp.expand(MAIN, files)
+    assert sp.winner(directives, "ClientAliveInterval")["file"] == DIR + "/20-b.conf"
+    assert sp.winner(directives, "MaxSessions") is None
+
+
+@pytest.mark.parametrize(
+    "keyword, lines, winning_value",
+    [
+        ("ClientAliveInterval", ["ClientAliveInterval 0", "ClientAliveInterval 60"], "0"),
+        ("MaxStartups", ["MaxStartups 10:30:60", "MaxStartups 10:30:100"], "10:30:100"),
+        ("PerSourcePenaltyExemptList", ["PerSourcePenaltyExemptList 10.1.0.0/16", "PerSourcePenaltyExemptList 10.2.0.0/16"], "10.1.0.0/16"),
+    ],
+)
+def test_winner_follows_each_keywords_own_rule(keyword, lines, winning_value):
+    files = {MAIN: "\n".join(lines) + "\n"}
+    directives, _notes = sp.expand(MAIN, files)
+    assert sp.winner(directives, keyword)["value"] == winning_value
+
+
+# --- placement ---------------------------------------------------------------------------
+def test_stock_debian12_gets_one_dropin_and_no_conflicts():
+    result = plan({MAIN: DEB12})
+    assert result["mode"] == "dropin"
+    assert result["errors"] == [] and result["conflicts"] == []
+    assert list(result["new_files"]) == [OURS]
+    assert result["new_files"][OURS].splitlines()[-4:] == [
+        "ClientAliveInterval 60", "ClientAliveCountMax 3", "MaxSessions 10", "MaxStartups 10:30:100"]
+    assert all(w["file"] == OURS for w in result["winners"].values())
+
+
+@pytest.mark.parametrize(
+    "extra_files, main_text, expected_conflicts",
+    [
+        # an earlier drop-in wins a first-value keyword
+        ({DIR + "/00-conflict.conf": "ClientAliveInterval 0\n"}, DEB12,
+         [(DIR + "/00-conflict.conf", 1, "ClientAliveInterval")]),
+        # a later drop-in wins MaxStartups, which keeps the last value
+        ({DIR + "/50-cloud-init.conf": "PasswordAuthentication no\nMaxStartups 20:30:60\n"}, DEB12,
+         [(DIR + "/50-cloud-init.conf", 2, "MaxStartups")]),
+        # a later drop-in does NOT win a first-value keyword
+        ({DIR + "/50-cloud-init.conf": "ClientAliveInterval 0\n"}, DEB12, []),
+        # a later drop-in with the requested MaxStartups is read instead of ours, harmlessly
+        ({DIR + "/50-cloud-init.conf": "MaxStartups 10:30:100\n"}, DEB12, []),
+        # the main file above the Include wins a first-value keyword
+        ({}, "ClientAliveCountMax 0\n" + DEB12, [(MAIN, 1, "ClientAliveCountMax")]),
+        # the main file after the Include wins MaxStartups
+        ({}, DEB12 + "MaxStartups 5\n", [(MAIN, len(DEB12.splitlines()) + 1, "MaxStartups")]),
+        # a line inside a Match block is not a global conflict
+        ({DIR + "/00-a.conf": "Match User bob\n  ClientAliveInterval 0\n"}, DEB12, []),
+    ],
+)
+def test_lines_that_still_win_are_reported_with_file_and_line(extra_files, main_text, expected_conflicts):
+    files = {MAIN: main_text}
+    files.update(extra_files)
+    result = plan(files)
+    assert result["errors"] == []
+    assert [(c["file"], c["line"], c["keyword"]) for c in result["conflicts"]] == expected_conflicts
+
+
+def test_comment_out_conflicts_marks_each_winning_line_and_ours_win():
+    files = {
+        MAIN: DEB12 + "MaxStartups 5\n",
+        DIR + "/00-conflict.conf": "ClientAliveInterval 0\nClientAliveInterval 1\n",
+        DIR + "/50-cloud-init.conf": "PasswordAuthentication no\nMaxStartups 20:30:60\n",
+    }
+    result = plan(files, comment_out_conflicts=True)
+    assert result["conflicts"] == []
+    assert sorted((c["file"], c["line"]) for c in result["commented_out"]) == sorted([
+        (DIR + "/00-conflict.conf", 1), (DIR + "/00-conflict.conf", 2),
+        (DIR + "/50-cloud-init.conf", 2), (MAIN, len(DEB12.splitlines()) + 1)])
+    conflict = result["new_files"][DIR + "/00-conflict.conf"].splitlines()
+    assert conflict[0] == "# [sshdoctor.connreset] disabled, overridden by %s: ClientAliveInterval 0" % OURS
+    assert result["new_files"][DIR + "/50-cloud-init.conf"].splitlines()[0] == "PasswordAuthentication no"
+    assert all(w["file"] == OURS for w in result["winners"].values())
+    # the result is stable: planning again on the new files changes nothing
+    after = dict(files)
+    after.update(result["new_files"])
+    again = plan(after, comment_out_conflicts=True)
+    assert again["new_files"] == {} and again["conflicts"] == [] and again["commented_out"] == []
+
+
+def test_no_include_appends_a_block_at_the_end_of_the_main_file():
+    result = plan({MAIN: DEB12_NO_INCLUDE})
+    assert result["mode"] == "main_file"
+    assert list(result["new_files"]) == [MAIN]
+    lines = result["new_files"][MAIN].splitlines()
+    assert lines[-6:] == [sp.BLOCK_BEGIN, "ClientAliveInterval 60", "ClientAliveCountMax 3",
+                          "MaxSessions 10", "MaxStartups 10:30:100", sp.BLOCK_END]
+    assert lines[:-6] == DEB12_NO_INCLUDE.splitlines()
+
+
+@pytest.mark.parametrize("stock", [DEB11, DEB13], ids=["debian11", "debian13"])
+def test_no_include_and_a_trailing_match_puts_the_block_above_the_match_and_its_comment(stock):
+    main = stock.replace("Include /etc/ssh/sshd_config.d/*.conf\n", "") + TRAILING_MATCH
+    result = plan({MAIN: main})
+    assert result["mode"] == "main_file" and result["conflicts"] == []
+    lines = result["new_files"][MAIN].splitlines()
+    begin = lines.index(sp.BLOCK_BEGIN)
+    assert lines[begin + 5] == sp.BLOCK_END
+    assert lines[begin + 6:] == ["# Per-user overrides", "Match User deploy", "\tX11Forwarding no"]
+    directives, _notes = sp.expand(MAIN, result["new_files"])
+    assert sp.winner(directives, "MaxStartups")["value"] == "10:30:100"
+
+
+def test_a_block_that_ended_up_inside_a_match_is_moved_above_it():
+    main = DEB12_NO_INCLUDE + TRAILING_MATCH + "\n".join(sp.render_block(FULL)) + "\n"
+    result = plan({MAIN: main})
+    lines = result["new_files"][MAIN].splitlines()
+    assert lines.count(sp.BLOCK_BEGIN) == 1
+    assert lines.index(sp.BLOCK_BEGIN) < lines.index("Match User deploy")
+
+
+def test_main_file_conflict_above_the_block_is_found_and_can_be_commented_out():
+    main = DEB12_NO_INCLUDE.replace("#ClientAliveInterval 0", "ClientAliveInterval 0")
+    number = line_of(main, "ClientAliveInterval 0")
+    result = plan({MAIN: main})
+    assert [(c["file"], c["line"]) for c in result["conflicts"]] == [(MAIN, number)]
+    fixed = plan({MAIN: main}, comment_out_conflicts=True)
+    assert fixed["conflicts"] == []
+    new_main = fixed["new_files"][MAIN].splitlines()
+    assert new_main[number - 1].startswith("# [sshdoctor.connreset] disabled, overridden by /etc/ssh/sshd_config:")
+
+
+def test_include_only_inside_match_means_main_file_and_forced_dropin_fails():
+    main = DEB12_NO_INCLUDE + "Match User deploy\n  Include /etc/ssh/sshd_config.d/*.conf\n"
+    assert plan({MAIN: main})["mode"] == "main_file"
+    forced = plan({MAIN: main}, placement="dropin")
+    assert forced["mode"] is None
+    assert "would not be read by sshd" in forced["errors"][0]
+
+
+def test_forced_main_file_mode_with_an_include_still_edits_the_main_file():
+    result = plan({MAIN: DEB13 + TRAILING_MATCH}, placement="main_file")
+    assert result["mode"] == "main_file" and list(result["new_files"]) == [MAIN]
+
+
+def test_relative_include_is_under_etc_ssh():
+    main = DEB12_NO_INCLUDE + "Include sshd_config.d/*.conf\n"
+    assert plan({MAIN: main})["mode"] == "dropin"
+
+
+def test_dropin_name_not_matching_the_glob_falls_back_to_the_main_file():
+    result = plan({MAIN: DEB12}, dropin_name="sshdoctor.cfg")
+    assert result["mode"] == "main_file"
+    assert any("does not end in .conf" in n for n in result["notes"])
+
+
+def test_switching_to_dropin_removes_our_old_block_from_the_main_file():
+    main = DEB12 + "\n".join(sp.render_block(FULL)) + "\n"
+    result = plan({MAIN: main})
+    assert result["mode"] == "dropin"
+    assert sp.BLOCK_BEGIN not in result["new_files"][MAIN]
+    assert result["new_files"][MAIN] == DEB12
+
+
+def test_switching_to_main_file_removes_our_old_dropin():
+    result = plan({MAIN: DEB12, OURS: sp.render_dropin(FULL)}, placement="main_file")
+    assert result["new_files"][OURS] is None
+
+
+def test_nothing_managed_removes_our_dropin():
+    result = plan({MAIN: DEB12, OURS: sp.render_dropin(FULL)}, rendered={})
+    assert result["new_files"] == {OURS: None}
+
+
+def test_match_overrides_are_reported():
+    files = {MAIN: DEB12 + TRAILING_MATCH + "\tClientAliveInterval 0\n"}
+    result = plan(files)
+    assert [(o["keyword"], o["value"], o["match"]) for o in result["match_overrides"]] == [
+        ("ClientAliveInterval", "0", "User deploy")]
+
+
+@pytest.mark.parametrize(
+    "files",
+    [
+        {MAIN: DEB12},
+        {MAIN: DEB12_NO_INCLUDE},
+        {MAIN: DEB11.replace("Include /etc/ssh/sshd_config.d/*.conf\n", "") + TRAILING_MATCH},
+        {MAIN: DEB13, DIR + "/00-conflict.conf": "ClientAliveInterval 0\n"},
+    ],
+)
+def test_second_plan_changes_nothing(files):
+    first = plan(files, comment_out_conflicts=True)
+    after = dict(files)
+    after.update(first["new_files"])
+    after = dict((p, t) for p, t in after.items() if t is not None)
+    assert plan(after, comment_out_conflicts=True)["new_files"] == {}
+
+
+# --- sshd -T, systemd ---------------------------------------------------------------------
+@pytest.mark.parametrize("release", ["debian11", "debian12", "debian13"])
+def test_verify_endpoint_from_captured_sshd_T(release):
+    effective = sp.parse_sshd_T(read_fixture(release + "/sshd_placement/sshd_T.txt"))
+    assert sp.verify_endpoint(effective) == {"address": "127.0.0.1", "port": 22}
+    assert sp.effective_mismatches({"MaxStartups": "10:30:100", "MaxSessions": "10"}, effective) == []
+    assert sp.effective_mismatches({"ClientAliveInterval": "60"}, effective) == [
+        {"keyword": "ClientAliveInterval", "wanted": "60", "effective": "0"}]
+
+
+@pytest.mark.parametrize(
+    "listen, endpoint",
+    [
+        (["[::]:2222"], {"address": "::1", "port": 2222}),
+        (["192.0.2.5:22", "[::1]:22"], {"address": "192.0.2.5", "port": 22}),
+        ([], {"address": "127.0.0.1", "port": 22}),
+    ],
+)
+def test_verify_endpoint_prefers_ipv4_and_loopback_for_wildcards(listen, endpoint):
+    assert sp.verify_endpoint({"listenaddress": listen, "port": "22"}) == endpoint
+
+
+@pytest.mark.parametrize("release", ["debian11", "debian12", "debian13"])
+def test_service_state_from_captured_systemctl_show(release):
+    units = sp.parse_systemctl_show(read_fixture(release + "/sshd_placement/systemctl_show_units.txt"))
+    assert sp.service_state(units) == {
+        "unit": "ssh", "service_active": True, "socket_activated": False, "socket_unit": None, "socket_accept": False}
+
+
+def test_service_state_with_an_active_per_connection_socket():
+    # Transcribed, not captured: what systemctl shows for an ssh.socket with Accept=yes.
+    text = ("Id=ssh.service\nLoadState=loaded\nActiveState=inactive\n\n"
+            "Accept=yes\nId=ssh.socket\nLoadState=loaded\nActiveState=active\n")
+    state = sp.service_state(sp.parse_systemctl_show(text))
+    assert state["socket_activated"] and state["socket_accept"] and state["socket_unit"] == "ssh.socket"
+
+
+def test_sshd_t_errors_from_captured_output():
+    errors = sp.parse_sshd_t_errors(read_fixture("debian12/sshd_placement/sshd_t_maxstartups_in_match.txt"))
+    assert errors == [{"file": "/etc/ssh/sshd_config.d/10-x.conf", "line": 2,
+                       "message": "Directive 'MaxStartups' is not allowed within a Match block"}]
+
+
+# --- apply_placement with a recorded host ---------------------------------------------------
+class SshdHost(FakeHost):
+    """A FakeHost whose sshd -t / -T answers follow the files the writer changed."""
+
+    def __init__(self, files, test_results, T_outputs, **kwargs):
+        FakeHost.__init__(self, files=files, tools={"sshd": "/usr/sbin/sshd", "systemctl": "/usr/bin/systemctl"}, **kwargs)
+        self.test_results = list(test_results)
+        self.T_outputs = list(T_outputs)
+
+    def run(self, argv, data=None):
+        argv = tuple(argv)
+        self.calls.append(argv)
+        if argv == ("/usr/sbin/sshd", "-V"):
+            return CommandResult(0, read_fixture("debian12/sshd_V.txt"), "")
+        if argv[:2] == ("/usr/sbin/sshd", "-t"):
+            return CommandResult(*self.test_results.pop(0))
+        if argv[:2] == ("/usr/sbin/sshd", "-T"):
+            return CommandResult(0, self.T_outputs.pop(0), "")
+        if argv[0] == "systemctl":
+            return CommandResult(0, read_fixture("debian12/sshd_placement/systemctl_show_units.txt"), "")
+        raise AssertionError("unexpected command %r" % (argv,))
+
+
+class FakeWriter:
+    def __init__(self, host):
+        self.host = host
+        self.backups = {}
+
+    def backup(self, path, stamp):
+        target = "/backup/%s%s" % (stamp, path)
+        self.backups[target] = self.host.files[path]
+        return target
+
+    def restore(self, backup, path):
+        self.host.files[path] = self.backups[backup]
+
+    def remove(self, path):
+        self.host.files.pop(path, None)
+
+    def write(self, path, text, template=None):
+        self.host.files[path] = text
+
+
+STOCK_T = read_fixture("debian12/sshd_placement/sshd_T.txt")
+FIXED_T = (STOCK_T.replace("clientaliveinterval 0", "clientaliveinterval 60"))
+
+
+def test_apply_writes_the_dropin_after_backups_and_validates_the_whole_config():
+    host = SshdHost({MAIN: DEB12}, [(0, "", ""), (0, "", "")], [STOCK_T, FIXED_T])
+    result, failure = sp.apply_placement(host, FakeWriter(host), {"ClientAliveInterval": 60, "MaxStartups": "10:30:100"})
+    assert failure is None
+    assert result["changed"] and result["mode"] == "dropin"
+    assert result["files"] == [{"path": OURS, "action": "create"}]
+    assert result["backups"] == [{"path": OURS, "backup": None}]
+    assert host.files[OURS].endswith("ClientAliveInterval 60\nMaxStartups 10:30:100\n")
+    assert ("/usr/sbin/sshd", "-t", "-f", MAIN) in host.calls
+    assert result["service"]["unit"] == "ssh" and result["listeners_changed"] is False
+    assert result["effective_after"]["clientaliveinterval"] == "60"
+
+
+def test_apply_in_check_mode_writes_nothing_and_shows_the_diff():
+    host = SshdHost({MAIN: DEB12}, [(0, "", "")], [STOCK_T])
+    result, failure = sp.apply_placement(host, FakeWriter(host), {"ClientAliveInterval": 60}, check_mode=True)
+    assert failure is None and result["changed"]
+    assert OURS not in host.files
+    assert result["diff"][0]["after_header"] == OURS and "ClientAliveInterval 60" in result["diff"][0]["after"]
+
+
+def test_apply_refuses_an_already_invalid_configuration():
+    error = read_fixture("debian12/sshd_placement/sshd_t_maxstartups_in_match.txt")
+    host = SshdHost({MAIN: DEB12}, [(255, "", error)], [])
+    result, failure = sp.apply_placement(host, FakeWriter(host), {"ClientAliveInterval": 60})
+    assert "already invalid" in failure and "10-x.conf line 2" in failure
+    assert result["config_valid_before"] is False and result["changed"] is False
+    assert OURS not in host.files
+
+
+def test_apply_restores_the_previous_files_when_sshd_t_rejects_the_result():
+    conflict = DIR + "/00-conflict.conf"
+    host = SshdHost({MAIN: DEB12, conflict: "ClientAliveInterval 0\n"},
+                    [(0, "", ""), (255, "", "/etc/ssh/sshd_config line 3: Bad configuration option: x\n")], [STOCK_T])
+    result, failure = sp.apply_placement(host, FakeWriter(host), {"ClientAliveInterval": 60}, comment_out_conflicts=True)
+    assert "sshd -t rejected" in failure
+    assert host.files == {MAIN: DEB12, conflict: "ClientAliveInterval 0\n"}
+    assert result["changed"] is False
+
+
+def test_apply_restores_when_sshd_T_does_not_show_the_requested_value():
+    host = SshdHost({MAIN: DEB12}, [(0, "", ""), (0, "", "")], [STOCK_T, STOCK_T])
+    _result, failure = sp.apply_placement(host, FakeWriter(host), {"ClientAliveInterval": 60})
+    assert "does not show the requested values" in failure
+    assert OURS not in host.files
+
+
+def test_apply_fails_naming_the_winning_line():
+    conflict = DIR + "/00-conflict.conf"
+    host = SshdHost({MAIN: DEB12, conflict: "ClientAliveInterval 0\n"}, [(0, "", "")], [STOCK_T])
+    result, failure = sp.apply_placement(host, FakeWriter(host), {"ClientAliveInterval": 60})
+    assert "%s line 1 (ClientAliveInterval 0, wanted 60)" % conflict in failure
+    assert result["conflicts"][0]["file"] == conflict
+    assert OURS not in host.files
+
+
+def test_apply_needs_root():
+    host = SshdHost({MAIN: DEB12}, [], [], root=False)
+    _result, failure = sp.apply_placement(host, FakeWriter(host), {"ClientAliveInterval": 60})
+    assert "must run as root" in failure
+
+
+def test_apply_twice_changes_nothing_the_second_time():
+    host = SshdHost({MAIN: DEB12}, [(0, "", ""), (0, "", ""), (0, "", "")], [STOCK_T, FIXED_T, FIXED_T])
+    sp.apply_placement(host, FakeWriter(host), {"ClientAliveInterval": 60})
+    result, failure = sp.apply_placement(host, FakeWriter(host), {"ClientAliveInterval": 60})
+    assert failure is None and result["changed"] is False and result["files"] == []
+
+
+# --- arbitrary text ------------------------------------------------------------------------
+@settings(max_examples=200, deadline=None)
+@given(main=st.text(max_size=400), dropin=st.text(max_size=200), comment=st.booleans())
+def test_arbitrary_text_never_raises(main, dropin, comment):
+    files = {MAIN: "Include /etc/ssh/sshd_config.d/*.conf\n" + main, DIR + "/10-x.conf": dropin}
+    sp.tokenize(main)
+    sp.parse_sshd_T(main)
+    sp.parse_sshd_t_errors(main)
+    sp.parse_systemctl_show(main)
+    result = plan(files, comment_out_conflicts=comment)
+    assert isinstance(result["new_files"], dict)
