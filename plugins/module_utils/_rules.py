@@ -1,0 +1,905 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) sshdoctor.connreset contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""From one host's evidence to its ranked findings. Runs on the controller.
+
+Pure: a dict in (what ``ssh_evidence`` returned, plus what ``ssh_probe`` saw from
+the controller), a list of findings out. No I/O, no Ansible imports.
+
+There is one small function per cause id (``RULES``). Each looks at the evidence
+sections it needs and returns a finding or ``None``; a section that is missing
+or that failed to collect is simply not looked at (the host's ``notes`` say so).
+
+A finding::
+
+    {"cause": "idle_timeout", "severity": "warning", "confidence": 0.85,
+     "summary": "one line",
+     "evidence": ["<source>: <what it showed>", ...],
+     "fix": "one-line action\\nthen the exact lines / commands",
+     "automated_fix": {"role": "sshdoctor.connreset.sshd_hardening", "vars": {...}} or None}
+
+Findings are sorted by severity (critical, warning, info), then by confidence.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import datetime
+
+SEVERITIES = ("critical", "warning", "info")
+
+# The fixed cause ids, in the order used to break ties.
+CAUSES = (
+    "sshd_not_running",
+    "sshd_config_invalid",
+    "firewall_reject",
+    "tcp_wrappers_denied",
+    "host_unreachable",
+    "maxstartups_throttling",
+    "source_penalty",
+    "oom_kill",
+    "idle_timeout",
+    "sshd_restarted",
+    "protocol_mismatch",
+    "packet_corruption",
+    "resource_pressure",
+    "host_rebooted",
+)
+
+SECTIONS = ("sshd", "journal", "oom", "firewall", "tcp_wrappers", "host_health")
+
+HARDENING_ROLE = "sshdoctor.connreset.sshd_hardening"
+CLIENT_ROLE = "sshdoctor.connreset.ssh_client_keepalive"
+
+NOTHING_FOUND = "No cause of connection resets found in the evidence."
+
+# A conntrack / NAT table that forgets an idle TCP flow sooner than this cannot be
+# bridged by the kernel's TCP keepalive (first probe after 7200 s by default).
+SHORT_CONNTRACK_SECONDS = 7200
+# A boot younger than this is worth a mention: sessions open before it were cut.
+REBOOT_WINDOW_SECONDS = 7 * 86400
+MAX_EVIDENCE_LINES = 8
+MAX_SAMPLE_CHARS = 240
+
+# Journal signatures (ids of _signatures.py) that a healthy host logs too: port scanners,
+# load-balancer checks, clients that give up at the password prompt, boots. They support a
+# finding another piece of evidence makes; on their own they make none.
+BACKGROUND_SIGNATURES = frozenset((
+    "kex_ident_closed",
+    "kex_ident_reset",
+    "no_ident_string",
+    "connection_reset_preauth",
+    "banner_invalid",
+    "banner_timeout",
+    "login_grace_timeout",
+    "config_deprecated_option",
+    "config_unsupported_option",
+    "hostkey_load_failed",
+))
+# Established sessions reset from the far side: what an idle timeout on the path looks like.
+POSTAUTH_RESET_SIGNATURES = ("connection_reset", "read_error_reset")
+# sshd -t / ExecStartPre lines that mean sshd could not start at all.
+FATAL_CONFIG_SIGNATURES = frozenset((
+    "config_bad_option", "config_terminating", "config_missing_argument", "privsep_dir_missing", "no_hostkeys"))
+
+
+class Evidence:
+    """Safe access to one host's evidence: a missing or failed section reads as empty."""
+
+    def __init__(self, evidence=None, probe=None, reachable=True, unreachable_msg=None, now=None):
+        self.raw = evidence if isinstance(evidence, dict) else {}
+        self.probe = probe if isinstance(probe, dict) and probe.get("outcome") else None
+        self.reachable = bool(reachable)
+        self.unreachable_msg = unreachable_msg
+        self.now = now
+
+    def has(self, name):
+        section = self.raw.get(name)
+        return isinstance(section, dict) and not section.get("error")
+
+    def section(self, name):
+        return self.raw[name] if self.has(name) else {}
+
+    def get(self, name, *path):
+        value = self.section(name)
+        for key in path:
+            if not isinstance(value, dict):
+                return None
+            value = value.get(key)
+        return value
+
+    # --- sshd ----------------------------------------------------------------------
+    @property
+    def unit(self):
+        return self.get("sshd", "unit") or "ssh"
+
+    def setting(self, name):
+        settings = self.get("sshd", "settings")
+        return settings.get(name) if isinstance(settings, dict) else None
+
+    def provenance(self, keyword):
+        """``"FILE line N"`` for the line that supplies ``keyword``, or None (compiled-in default)."""
+        prov = self.get("sshd", "provenance")
+        entry = prov.get(keyword) if isinstance(prov, dict) else None
+        if isinstance(entry, dict) and entry.get("file"):
+            return "%s line %s" % (entry["file"], entry.get("line", "?"))
+        return None
+
+    def version_at_least(self, major, minor):
+        info = self.get("sshd", "version_info")
+        if isinstance(info, (list, tuple)) and len(info) >= 2:
+            try:
+                return (int(info[0]), int(info[1])) >= (major, minor)
+            except (TypeError, ValueError):
+                return None
+        return None
+
+    # --- journal -------------------------------------------------------------------
+    def journal_hits(self, cause=None, ids=None, background=True):
+        """``[(signature_id, info)]`` of journal signatures, most frequent first.
+
+        ``cause``: only those pointing to that cause id; ``ids``: only those ids;
+        ``background=False`` leaves out ``BACKGROUND_SIGNATURES``.
+        """
+        signatures = self.get("journal", "signatures")
+        if not isinstance(signatures, dict):
+            return []
+        hits = [
+            (sig_id, info)
+            for sig_id, info in signatures.items()
+            if isinstance(info, dict) and _int(info.get("count")) > 0
+            and (cause is None or info.get("cause") == cause)
+            and (ids is None or sig_id in ids)
+            and (background or sig_id not in BACKGROUND_SIGNATURES)
+        ]
+        return sorted(hits, key=lambda item: (-_int(item[1].get("count")), item[0]))
+
+    def journal_lines(self, hits):
+        source = self.get("journal", "source") or "journal"
+        lines = []
+        for sig_id, info in hits:
+            when = ""
+            if info.get("first_seen") or info.get("last_seen"):
+                when = ", %s .. %s" % (info.get("first_seen") or "?", info.get("last_seen") or "?")
+            samples = info.get("samples") or []
+            sample = (": %s" % _clip(samples[-1])) if samples else ""
+            lines.append("%s: %s x%d%s%s" % (source, sig_id, _int(info.get("count")), when, sample))
+        return lines
+
+    def unit_events(self, *kinds):
+        events = self.get("journal", "unit_events")
+        if not isinstance(events, list):
+            return []
+        return [e for e in events if isinstance(e, dict) and (not kinds or e.get("event") in kinds)]
+
+    # --- probe ---------------------------------------------------------------------
+    def probe_line(self):
+        p = self.probe
+        if not p:
+            return None
+        counts = p.get("outcomes") or {}
+        total = p.get("samples_total") or sum(counts.values()) or 1
+        parts = ["%s %d/%d" % (name, n, total) for name, n in sorted(counts.items(), key=lambda kv: -kv[1])]
+        text = "probe from the controller to %s:%s: %s" % (p.get("address") or p.get("host"), p.get("port"), ", ".join(parts))
+        if p.get("messages"):
+            text += " (%s)" % "; ".join(repr(m) for m in p["messages"])
+        elif p.get("banner") and p.get("outcome") == "banner":
+            text += " (%s)" % p["banner"]
+        if p.get("errors") and p.get("outcome") != "banner":
+            text += " [%s]" % "; ".join(p["errors"][:2])
+        return text
+
+    def probe_share(self, *outcomes):
+        """The share (0..1) of probe samples with one of ``outcomes``."""
+        p = self.probe
+        if not p:
+            return 0.0
+        counts = p.get("outcomes") or {}
+        total = p.get("samples_total") or sum(counts.values())
+        if not total:
+            return 0.0
+        return sum(counts.get(o, 0) for o in outcomes) / float(total)
+
+
+def _int(value, default=0):
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return default
+
+
+def _count(hits):
+    return sum(_int(info.get("count")) for dummy, info in hits)
+
+
+def _epoch(stamp):
+    """Seconds since the epoch of an ISO 8601 time (``2026-11-25T08:00:49.123+00:00``), or None."""
+    if not isinstance(stamp, str) or not stamp:
+        return None
+    text = stamp.strip().replace(" ", "T", 1)
+    if text.endswith("Z"):
+        text = text[:-1] + "+00:00"
+    try:
+        moment = datetime.datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=datetime.timezone.utc)
+    return moment.timestamp()
+
+
+def _clip(text, limit=MAX_SAMPLE_CHARS):
+    text = str(text).replace("\n", " ")
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def finding(cause, severity, confidence, summary, evidence, fix, automated_fix=None):
+    if cause not in CAUSES or severity not in SEVERITIES:
+        raise ValueError("unknown cause %r or severity %r" % (cause, severity))
+    lines = [line for line in evidence if line]
+    if len(lines) > MAX_EVIDENCE_LINES:
+        lines = lines[:MAX_EVIDENCE_LINES] + ["... and %d more" % (len(lines) - MAX_EVIDENCE_LINES)]
+    return {
+        "cause": cause,
+        "severity": severity,
+        "confidence": round(max(0.0, min(1.0, confidence)), 2),
+        "summary": summary,
+        "evidence": lines,
+        "fix": fix,
+        "automated_fix": automated_fix,
+    }
+
+
+def _reload(ev):
+    return "sshd -t && systemctl reload %s" % ev.unit
+
+
+def _rule_text(rule):
+    return "%s %s/%s: %s" % (rule.get("source") or "firewall", rule.get("table") or "?", rule.get("chain") or "?", rule.get("text") or "?")
+
+
+def _is_invalid_state_rule(rule):
+    """A rule that drops/rejects conntrack-INVALID packets: how a stateful firewall ends idle flows."""
+    text = (rule.get("text") or "").upper()
+    return "INVALID" in text and ("STATE" in text or "CT " in text or "CTSTATE" in text)
+
+
+# --- the rules, one per cause -------------------------------------------------------
+
+
+def rule_sshd_not_running(ev):
+    if not ev.has("sshd"):
+        return None
+    sshd = ev.section("sshd")
+    if sshd.get("installed") is False:
+        return finding(
+            "sshd_not_running",
+            "info",
+            0.9,
+            "No SSH server is installed here, so nothing on this host can reset an SSH connection.",
+            ["sshd_info: no sshd binary found", ev.probe_line()],
+            "Diagnose the servers you connect to instead: ansible-playbook sshdoctor.connreset.diagnose -i <inventory>\n"
+            "If this host should accept SSH: apt-get install openssh-server (dnf install openssh-server)",
+        )
+    service = sshd.get("service") if isinstance(sshd.get("service"), dict) else {}
+    state = service.get("active_state")
+    listeners = sshd.get("listeners")
+    refused = ev.probe_share("refused")
+    if sshd.get("socket_activated"):
+        # ssh.socket accepts and spawns sshd per connection: an idle ssh.service is normal.
+        if listeners == [] and refused > 0.5:
+            state = "inactive (socket activated, but nothing listens)"
+        else:
+            return None
+    elif state in (None, "active", "reloading"):
+        return None
+    evidence = [
+        "systemd: %s.service ActiveState=%s SubState=%s Result=%s%s"
+        % (ev.unit, service.get("active_state"), service.get("sub_state"), service.get("result"),
+           " (from the process table)" if service.get("source") == "process_table" else ""),
+    ]
+    if listeners == []:
+        evidence.append("ss: no socket listens for sshd")
+    evidence.append(ev.probe_line())
+    for event in ev.unit_events("stopped", "failed_result", "start_limit_hit", "main_process_exited", "main_process_killed")[-3:]:
+        evidence.append("journal: %s %s" % (event.get("time") or "", _clip(event.get("message") or event.get("event"))))
+    evidence += ev.journal_lines(ev.journal_hits("sshd_not_running"))
+    confidence = 0.95 if (refused > 0.5 or listeners == []) else 0.85
+    summary = "sshd is not running (%s): new SSH connections are refused." % state
+    if sshd.get("config_valid") is False:
+        confidence = 0.8
+        summary = "sshd is not running (%s), most likely because its configuration is invalid." % state
+    fix = "Start sshd and keep it enabled: systemctl enable --now %s\n" % ev.unit
+    if service.get("result") == "start-limit-hit" or ev.unit_events("start_limit_hit"):
+        fix += "It hit systemd's start limit; clear it first: systemctl reset-failed %s\n" % ev.unit
+    fix += "See why it stopped: journalctl -u %s -n 50 --no-pager" % ev.unit
+    return finding("sshd_not_running", "critical", confidence, summary, evidence, fix)
+
+
+def rule_sshd_config_invalid(ev):
+    if not ev.has("sshd"):
+        return None
+    sshd = ev.section("sshd")
+    errors = [e for e in (sshd.get("config_errors") or []) if isinstance(e, dict)]
+    located = ["%s line %s: %s" % (e.get("file") or "?", e.get("line") if e.get("line") is not None else "?", e.get("message") or "")
+               for e in errors]
+    if sshd.get("config_valid") is False:
+        running = (sshd.get("service") or {}).get("active_state") == "active"
+        summary = "sshd -t rejects the configuration%s" % (
+            ": the running sshd keeps its old settings, but the next restart or reboot leaves the host without SSH."
+            if running else "; sshd cannot start with it."
+        )
+        fix = "Correct or remove %s, then check before any restart: %s\n" % (
+            ("the line at " + located[0]) if len(located) == 1 else "the lines sshd -t names", _reload(ev))
+        fix += "\n".join("  %s" % line for line in located[:5]) or "  run: sshd -t   (it prints the file and line)"
+        return finding(
+            "sshd_config_invalid", "critical", 0.98, summary,
+            ["sshd -t: %s" % line for line in located] or ["sshd -t: the configuration does not load"],
+            fix,
+        )
+    hits = ev.journal_hits(ids=FATAL_CONFIG_SIGNATURES)
+    if hits and sshd.get("config_valid") is True:
+        return finding(
+            "sshd_config_invalid", "info", 0.4,
+            "sshd refused a configuration earlier in the journal window; the current one is valid.",
+            ev.journal_lines(hits),
+            "Nothing to change now. Always check with `sshd -t` before restarting sshd.",
+        )
+    return None
+
+
+def rule_firewall_reject(ev):
+    rules = [r for r in (ev.get("firewall", "rules") or []) if isinstance(r, dict)]
+    blocking, limited, banned = [], [], []
+    accepted_chains = set()
+    for rule in rules:
+        if not rule.get("affects_ssh"):
+            continue
+        chain = (rule.get("source"), rule.get("family"), rule.get("table"), rule.get("chain"))
+        verdict = (rule.get("verdict") or "").upper()
+        if verdict == "ACCEPT":
+            accepted_chains.add(chain)
+            continue
+        if _is_invalid_state_rule(rule):
+            continue  # that is the idle-timeout mechanism, see rule_idle_timeout
+        if rule.get("fail2ban"):
+            if verdict in ("REJECT", "DROP"):
+                banned.append(rule)
+            continue
+        if rule.get("rate_limit") or verdict == "LIMIT":
+            limited.append(rule)
+            continue
+        if verdict in ("REJECT", "DROP"):
+            blocking.append((rule, chain in accepted_chains))
+    hits = ev.journal_hits("firewall_reject")
+    refused = ev.probe_share("refused", "reset_before_banner")
+    timed_out = ev.probe_share("timeout")
+    if blocking:
+        rule, after_accept = blocking[0]
+        verdict = (rule.get("verdict") or "").upper()
+        if verdict == "REJECT":
+            how = "resets" if rule.get("tcp_reset") else "rejects"
+            confidence = 0.95 if rule.get("tcp_reset") else 0.9
+            seen = refused
+        else:
+            how, confidence, seen = "silently drops", 0.85, timed_out
+        severity = "critical"
+        summary = "A firewall rule %s new SSH connections (%s)." % (how, _clip(rule.get("text") or verdict, 90))
+        if after_accept:
+            severity, confidence = "warning", confidence - 0.25
+            summary = "A firewall rule %s SSH connections not accepted by an earlier rule (%s)." % (how, _clip(rule.get("text") or verdict, 90))
+        if seen > 0.5:
+            confidence += 0.03
+        evidence = [_rule_text(r) for r, dummy in blocking] + [ev.probe_line()] + ev.journal_lines(hits)
+        return finding("firewall_reject", severity, confidence, summary, evidence, _firewall_fix(blocking[0][0], "Delete the rule"))
+    if limited:
+        rule = limited[0]
+        kinds = ", ".join(rule.get("rate_limit") or ["limit"])
+        return finding(
+            "firewall_reject", "warning", 0.7,
+            "A firewall rule rate-limits new SSH connections (%s): bursts such as Ansible forks or CI jobs are cut off." % kinds,
+            [_rule_text(r) for r in limited] + [ev.probe_line()] + ev.journal_lines(hits),
+            _firewall_fix(rule, "Raise the limit, or exempt your automation's addresses with an ACCEPT before the rule"),
+        )
+    if banned:
+        return finding(
+            "firewall_reject", "warning", 0.6,
+            "fail2ban has banned %d address(es) from SSH." % len(banned),
+            [_rule_text(r) for r in banned],
+            "Unban an address: fail2ban-client set sshd unbanip <ADDRESS>\n"
+            "Keep automation out of bans: ignoreip = <your networks> in /etc/fail2ban/jail.local",
+        )
+    postauth = ev.journal_hits(ids=POSTAUTH_RESET_SIGNATURES)
+    if postauth:
+        # No rule here explains them: the reset came from the client's side or a device in between.
+        return finding(
+            "firewall_reject", "info", 0.4,
+            "%d established session(s) were reset from the far side (the client, or a firewall or NAT in between)." % _count(postauth),
+            ev.journal_lines(postauth) + [ev.probe_line()],
+            "Find the device that resets SSH: compare `tcpdump -ni any 'tcp port 22 and tcp[tcpflags] & tcp-rst != 0'` "
+            "on the client and on this host.",
+        )
+    return None
+
+
+def _firewall_fix(rule, action):
+    text = (rule.get("text") or "").strip()
+    source = rule.get("source") or ""
+    if source in ("iptables", "ip6tables") and text.startswith("-A "):
+        table = rule.get("table") or "filter"
+        table_arg = "" if table == "filter" else "-t %s " % table
+        return "%s: %s %s-D %s\nMake it permanent in your firewall's saved rules (e.g. /etc/iptables/rules.v4)." % (
+            action, source, table_arg, text[3:])
+    if source == "nft":
+        return ("%s: find its handle with `nft -a list chain %s %s %s` and run "
+                "`nft delete rule %s %s %s handle <N>`; then update /etc/nftables.conf." % (
+                    action, rule.get("family") or "inet", rule.get("table") or "filter", rule.get("chain") or "input",
+                    rule.get("family") or "inet", rule.get("table") or "filter", rule.get("chain") or "input"))
+    return "%s: %s" % (action, text or "see the rule above")
+
+
+def rule_tcp_wrappers_denied(ev):
+    section = ev.section("tcp_wrappers")
+    honoured = ev.get("sshd", "tcp_wrappers", "honoured")
+    applies = section.get("applies") if section else None
+    if applies is None:
+        applies = honoured
+    denied = [d for d in (section.get("decisions") or []) if isinstance(d, dict) and d.get("allowed") is False]
+    hits = ev.journal_hits("tcp_wrappers_denied")
+    if applies is False and not hits:
+        return None
+    if not denied and not hits:
+        return None
+    evidence = ["%s line %s: %s (denies %s)" % (d.get("file") or "hosts.deny", d.get("line") or "?", d.get("rule") or "?", d.get("client") or "?")
+                for d in denied]
+    evidence += ev.journal_lines(hits)
+    cut = ev.probe_share("reset_before_banner", "closed_before_banner")
+    evidence.append(ev.probe_line())
+    confidence = 0.95 if (denied and hits) else 0.9 if denied else 0.85
+    if cut > 0.5:
+        confidence += 0.03
+    clients = sorted(set(str(d.get("client")) for d in denied if d.get("client")))
+    summary = "TCP wrappers (hosts.allow / hosts.deny) deny sshd to %s: the connection is cut before the banner." % (
+        ", ".join(clients) if clients else "some clients")
+    first = denied[0] if denied else {}
+    fix = "Remove or narrow the deny line%s, or allow your clients before it in /etc/hosts.allow:\n  sshd: <your networks, e.g. 10.0.0.0/8>" % (
+        " (%s line %s: %s)" % (first.get("file"), first.get("line"), first.get("rule")) if first else "")
+    return finding("tcp_wrappers_denied", "critical", confidence, summary, evidence, fix)
+
+
+def rule_host_unreachable(ev):
+    p = ev.probe
+    outcome = p.get("outcome") if p else None
+    target = "%s:%s" % ((p or {}).get("address") or (p or {}).get("host") or "the host", (p or {}).get("port") or 22)
+    what = {
+        "banner": "sshd answers on %s, but Ansible could not log in" % target,
+        "refused": "%s refuses connections: sshd is not listening, or a firewall rejects with tcp-reset" % target,
+        "timeout": "nothing answers on %s: the host is down, or a firewall drops SSH" % target,
+        "no_route": "there is no route to %s" % target,
+        "name_resolution_failed": "the name %s does not resolve" % ((p or {}).get("host") or ""),
+        "reset_before_banner": "connections to %s are reset before the banner (TCP wrappers, MaxStartups, a firewall or IPS)" % target,
+        "closed_before_banner": "connections to %s are closed before the banner (TCP wrappers or MaxStartups)" % target,
+        "closed_with_message": "sshd on %s turns connections away" % target,
+    }
+    if not ev.reachable:
+        summary = "Unreachable from Ansible"
+        if outcome in what:
+            summary += ": " + what[outcome]
+        summary += "."
+        evidence = ["ansible: %s" % _clip(ev.unreachable_msg or "unreachable"), ev.probe_line()]
+        fix = {
+            "timeout": "Check that the host is up and that port %s is open on every firewall between here and the host." % ((p or {}).get("port") or 22),
+            "no_route": "Check routing and the host's address (ansible_host).",
+            "name_resolution_failed": "Fix DNS or set ansible_host to its address in the inventory.",
+            "refused": "On the host's console: systemctl status ssh; iptables -S | grep -- '--dport 22'.",
+            "banner": "Check the login: ansible -m ping <host> -vvvv (user, key, become, host key).",
+        }.get(outcome, "On the host's console: systemctl status ssh; journalctl -u ssh -n 50; cat /etc/hosts.deny.")
+        return finding("host_unreachable", "critical", 0.95 if outcome != "banner" else 0.9, summary, evidence, fix)
+    if outcome in ("timeout", "no_route") and p.get("stage", "connect") in (None, "connect"):
+        return finding(
+            "host_unreachable", "warning", 0.6,
+            "Ansible reached the host, but %s." % what[outcome],
+            [ev.probe_line()],
+            "Open port %s from your clients to this host on every firewall in between." % p.get("port", 22),
+        )
+    if outcome == "timeout":
+        return finding(
+            "host_unreachable", "warning", 0.5,
+            "TCP connects to %s, but no SSH banner arrives in time: sshd is overloaded or something in between holds the connection." % target,
+            [ev.probe_line()],
+            "Look at load and at `journalctl -u %s -n 50`; check for a proxy or IPS on the path." % ev.unit,
+        )
+    if outcome == "name_resolution_failed":
+        return finding(
+            "host_unreachable", "info", 0.3,
+            "The controller could not resolve %s to probe its SSH port." % p.get("host"),
+            [ev.probe_line()],
+            "Set sshdoctor_probe_host (or ansible_host) for this host to an address the controller can reach.",
+        )
+    return None
+
+
+def rule_maxstartups_throttling(ev):
+    hits = ev.journal_hits("maxstartups_throttling")
+    ms = ev.setting("max_startups") if isinstance(ev.setting("max_startups"), dict) else {}
+    start, rate, full = _int(ms.get("start"), 10), _int(ms.get("rate"), 30), _int(ms.get("full"), 100)
+    preauth = ev.get("sshd", "preauth_processes")
+    penalty_hits = ev.journal_hits("source_penalty")
+    turned_away = ev.probe_share("closed_with_message") if ev.probe else 0.0
+    probe_maxstartups = "maxstartups" in ((ev.probe or {}).get("sshd_messages") or [])
+    probe_ambiguous = "maxstartups_or_penalty" in ((ev.probe or {}).get("sshd_messages") or [])
+    now = turned_away > 0 and (probe_maxstartups or (probe_ambiguous and not penalty_hits))
+    busy = isinstance(preauth, int) and start and preauth >= start
+    if not hits and not now and not busy:
+        return None
+    setting = "MaxStartups %s:%s:%s" % (start, rate, full)
+    where = ev.provenance("MaxStartups")
+    evidence = ev.journal_lines(hits)
+    evidence.append("sshd -T: maxstartups %s:%s:%s (%s)" % (start, rate, full, ("from " + where) if where else "compiled-in default"))
+    if isinstance(preauth, int):
+        evidence.append("ps: %d unauthenticated sshd connection(s) right now" % preauth)
+    if ev.probe:
+        evidence.append(ev.probe_line())
+    dropped = sum(_int(info.get("count")) for dummy, info in hits)
+    if now and turned_away >= 0.5:
+        severity, confidence = "critical", 0.95
+        summary = "sshd is turning new connections away right now (%s reached)." % setting
+    elif hits:
+        severity, confidence = "warning", 0.9 if not now else 0.95
+        summary = "sshd dropped unauthenticated connections past %s (%d journal lines)." % (setting, dropped)
+    elif now:
+        severity, confidence = "warning", 0.75
+        summary = "sshd turned some of the controller's connections away (%s)." % setting
+    else:
+        severity, confidence = "warning", 0.6
+        summary = "%d unauthenticated connections are open: sshd starts dropping new ones at %d (%s)." % (preauth, start, setting)
+    new = "%d:%d:%d" % (max(2 * start, 100), rate, max(2 * full, 200))
+    fix = (
+        "Raise MaxStartups to %s (in a drop-in that sorts last) and find who opens so many unauthenticated connections.\n"
+        "MaxStartups %s\n"
+        "MaxStartups is one of the keywords where the LAST value sshd reads wins: put the line in a drop-in that sorts last "
+        "(e.g. /etc/ssh/sshd_config.d/99-maxstartups.conf) or after the Include in /etc/ssh/sshd_config%s; then %s\n"
+        "A shorter LoginGraceTime (e.g. LoginGraceTime 30) frees the slots sooner."
+        % (new, new, (" (it is set now in %s)" % where) if where else "", _reload(ev))
+    )
+    return finding("maxstartups_throttling", severity, confidence, summary, evidence, fix,
+                   {"role": HARDENING_ROLE, "vars": {"sshd_hardening_max_startups": new}})
+
+
+def rule_source_penalty(ev):
+    hits = ev.journal_hits("source_penalty")
+    probe_ambiguous = "maxstartups_or_penalty" in ((ev.probe or {}).get("sshd_messages") or [])
+    maxstartups_hits = ev.journal_hits("maxstartups_throttling")
+    if not hits and not (probe_ambiguous and not maxstartups_hits and ev.version_at_least(9, 8) is not False):
+        return None
+    policy = ev.setting("per_source_penalties")
+    evidence = ev.journal_lines(hits)
+    if policy is not None:
+        evidence.append("sshd -T: persourcepenalties %s" % policy)
+    if ev.probe:
+        evidence.append(ev.probe_line())
+    if hits:
+        summary = "PerSourcePenalties refused connections from penalised addresses (%d journal lines)." % sum(_int(i.get("count")) for d, i in hits)
+        confidence = 0.9
+    else:
+        summary = "sshd answers the controller 'Not allowed at this time': its address is probably penalised (PerSourcePenalties)."
+        confidence = 0.55
+    fix = (
+        "Exempt the addresses of your automation and monitoring, which open many connections that do not log in:\n"
+        "PerSourcePenaltyExemptList 10.0.0.0/8,192.168.0.0/16\n"
+        "(or, to turn the feature off: PerSourcePenalties no) in /etc/ssh/sshd_config.d/, then %s" % _reload(ev)
+    )
+    return finding("source_penalty", "warning", confidence, summary, evidence, fix)
+
+
+def rule_oom_kill(ev):
+    events = [e for e in (ev.get("oom", "events") or []) if isinstance(e, dict)]
+    sshd_victims = _int(ev.get("oom", "sshd_victims")) or sum(1 for e in events if e.get("is_sshd"))
+    unit_oom = ev.unit_events("oom_killed") + [e for e in ev.unit_events("failed_result") if e.get("result") == "oom-kill"]
+    hits = ev.journal_hits("oom_kill")
+    if not events and not unit_oom and not hits:
+        return None
+    source = ev.get("oom", "source") or "kernel log"
+    evidence = []
+    for event in [e for e in events if e.get("is_sshd")][:4] + [e for e in events if not e.get("is_sshd")][:3]:
+        cgroup = event.get("cgroup") if isinstance(event.get("cgroup"), dict) else {}
+        evidence.append("%s: %s killed %s (pid %s, anon-rss %s kB, %s%s)" % (
+            source, event.get("time") or "?", event.get("name") or "?", event.get("pid") or "?",
+            event.get("anon_rss_kb") if event.get("anon_rss_kb") is not None else "?",
+            cgroup.get("kind") or "global",
+            (" " + cgroup["path"]) if cgroup.get("path") else ""))
+    for event in unit_oom[:2]:
+        evidence.append("journal: %s %s" % (event.get("time") or "", _clip(event.get("message") or event.get("event"))))
+    evidence += ev.journal_lines(hits)
+    memcg = any((e.get("cgroup") or {}).get("kind") == "memcg" for e in events if isinstance(e.get("cgroup"), dict))
+    fix = ("Find what uses the memory (journalctl -k -g 'Out of memory' shows the victims and their RSS) and give it a limit "
+           "(systemd: MemoryMax= in its unit) or give the host more memory or swap.")
+    if memcg:
+        fix += "\nThe kills were inside a memory cgroup: raise that cgroup's limit (memory.max) or the service's MemoryMax=."
+    if unit_oom:
+        return finding("oom_kill", "critical", 0.95,
+                       "The OOM killer killed sshd's own service: new connections failed until it was restarted.",
+                       evidence, fix)
+    if sshd_victims:
+        return finding("oom_kill", "warning", 0.9,
+                       "The OOM killer killed %d sshd process(es): every session they carried was cut." % sshd_victims,
+                       evidence, fix)
+    if hits:
+        return finding("oom_kill", "warning", 0.5,
+                       "sshd session processes were killed by a signal (%d); the kernel log shows no OOM kill to confirm who sent it." % _count(hits),
+                       evidence, fix)
+    names = sorted(set(str(e.get("name")) for e in events if e.get("name")))
+    return finding("oom_kill", "info", 0.4,
+                   "The OOM killer killed %d other process(es) (%s); sshd was not among them." % (len(events), ", ".join(names[:4])),
+                   evidence, fix)
+
+
+def rule_resource_pressure(ev):
+    health = ev.section("host_health")
+    if not health and not ev.journal_hits("resource_pressure"):
+        return None
+    strong, weak = [], []
+    memory = health.get("memory") if isinstance(health.get("memory"), dict) else {}
+    total, available = _int(memory.get("total_kb")), memory.get("available_kb")
+    if total and isinstance(available, int):
+        pct = 100.0 * available / total
+        line = "/proc/meminfo: %.1f%% of memory available (%d of %d MiB)" % (pct, available // 1024, total // 1024)
+        if pct < 5:
+            strong.append(line)
+        elif pct < 10:
+            weak.append(line)
+    swap_total, swap_free = _int(memory.get("swap_total_kb")), memory.get("swap_free_kb")
+    if swap_total and isinstance(swap_free, int) and swap_free < 0.1 * swap_total:
+        weak.append("/proc/meminfo: swap %.0f%% used" % (100.0 - 100.0 * swap_free / swap_total))
+    pressure = health.get("pressure") if isinstance(health.get("pressure"), dict) else {}
+    for resource, full_limit, some_limit in (("memory", 10, 30), ("io", 30, 60)):
+        values = pressure.get(resource) if isinstance(pressure.get(resource), dict) else {}
+        full = _avg10(values.get("full"))
+        some = _avg10(values.get("some"))
+        if full is not None and full >= full_limit:
+            strong.append("/proc/pressure/%s: full avg10=%.1f" % (resource, full))
+        elif some is not None and some >= some_limit:
+            weak.append("/proc/pressure/%s: some avg10=%.1f" % (resource, some))
+    for fs in health.get("filesystems") or []:
+        if isinstance(fs, dict) and fs.get("mount") in ("/", "/var", "/var/log", "/tmp", "/run", "/home") and _int(fs.get("used_pct")) >= 98:
+            strong.append("df: %s is %s%% full" % (fs.get("mount"), fs.get("used_pct")))
+    processes = health.get("processes") if isinstance(health.get("processes"), dict) else {}
+    if _int(processes.get("pid_max")) and _int(processes.get("count")) >= 0.9 * _int(processes.get("pid_max")):
+        strong.append("/proc: %s processes of pid_max %s" % (processes.get("count"), processes.get("pid_max")))
+    tasks = health.get("sshd_tasks") if isinstance(health.get("sshd_tasks"), dict) else {}
+    if isinstance(tasks.get("max"), int) and tasks["max"] > 0 and _int(tasks.get("current")) >= 0.9 * tasks["max"]:
+        strong.append("systemd: sshd's unit runs %s tasks of TasksMax=%s (forks fail at the limit)" % (tasks.get("current"), tasks["max"]))
+    for sig_id, info in ev.journal_hits("resource_pressure"):
+        (strong if sig_id in ("fork_failed", "out_of_memory") else weak).extend(ev.journal_lines([(sig_id, info)]))
+    load = health.get("load") if isinstance(health.get("load"), dict) else {}
+    cpus = _int(load.get("cpus"))
+    load1 = load.get("1")
+    if cpus and isinstance(load1, (int, float)) and load1 > 4 * cpus:
+        weak.append("/proc/loadavg: load %.1f on %d CPUs" % (load1, cpus))
+    if not strong and not weak:
+        return None
+    fix = ("Relieve the resource named in the evidence: free disk space (journalctl --vacuum-size=500M; apt-get clean), "
+           "stop or limit the process that eats memory or CPU, or raise TasksMax= for the ssh unit.")
+    if strong:
+        return finding("resource_pressure", "warning", min(0.8, 0.5 + 0.1 * len(strong)),
+                       "The host is short of a resource sshd needs to accept and keep connections.", strong + weak, fix)
+    return finding("resource_pressure", "info", 0.3,
+                   "The host is under some load; on its own that rarely resets connections.", weak, fix)
+
+
+def _avg10(value):
+    if isinstance(value, dict):
+        value = value.get("avg10")
+    return float(value) if isinstance(value, (int, float)) else None
+
+
+def rule_idle_timeout(ev):
+    interval = ev.setting("client_alive_interval")
+    count_max = ev.setting("client_alive_count_max")
+    conntrack = ev.get("firewall", "conntrack", "tcp_timeout_established")
+    conntrack = conntrack if isinstance(conntrack, int) else None
+    invalid_rules = [r for r in (ev.get("firewall", "rules") or [])
+                     if isinstance(r, dict) and _is_invalid_state_rule(r) and (r.get("verdict") or "").upper() in ("REJECT", "DROP")]
+    hits = ev.journal_hits("idle_timeout", background=False)
+    if not isinstance(interval, int) and not hits:
+        return None
+    keepalive_off = interval == 0
+    short = conntrack is not None and conntrack < SHORT_CONNTRACK_SECONDS
+    too_slow = isinstance(interval, int) and interval > 0 and conntrack is not None and interval >= conntrack
+    where = ev.provenance("ClientAliveInterval")
+    evidence = []
+    if isinstance(interval, int):
+        evidence.append("sshd -T: clientaliveinterval %d, clientalivecountmax %s (%s)" % (
+            interval, count_max, ("from " + where) if where else "compiled-in default"))
+    if conntrack is not None:
+        evidence.append("conntrack: net.netfilter.nf_conntrack_tcp_timeout_established = %d s" % conntrack)
+    evidence += [_rule_text(r) for r in invalid_rules]
+    evidence += ev.journal_lines(hits)
+    if keepalive_off:
+        evidence += ev.journal_lines(ev.journal_hits(ids=POSTAUTH_RESET_SIGNATURES))
+    if ev.setting("tcp_keep_alive") is False:
+        evidence.append("sshd -T: tcpkeepalive no")
+    new_interval = 60
+    if short:
+        new_interval = max(1, min(60, conntrack // 2))
+    if (keepalive_off or too_slow) and short:
+        severity, confidence = "warning", 0.85 + (0.05 if invalid_rules else 0) + (0.05 if hits else 0)
+        summary = "Idle SSH sessions are dropped: this host's conntrack forgets an idle connection after %d s and %s." % (
+            conntrack, "sshd sends no keepalives (ClientAliveInterval 0)" if keepalive_off else
+            "sshd's keepalive (ClientAliveInterval %d) comes too late" % interval)
+    elif hits:
+        severity, confidence = "warning", 0.7
+        summary = "Sessions ended the way idle timeouts end them (%s)%s." % (
+            ", ".join(sig for sig, dummy in hits[:3]), "; sshd sends no keepalives" if keepalive_off else "")
+    elif keepalive_off:
+        severity, confidence = "info", 0.3
+        summary = ("sshd sends no keepalives (ClientAliveInterval 0): a NAT gateway, load balancer or firewall "
+                   "with an idle timeout between clients and this host will drop idle sessions.")
+    else:
+        return None
+    fix = (
+        "Set ClientAliveInterval %d in sshd, shorter than the shortest idle timeout on the path:\n"
+        "ClientAliveInterval %d\nClientAliveCountMax 3\n"
+        "ClientAliveInterval is first-value-wins: %s; then %s\n"
+        "Clients can do the same from their side: ServerAliveInterval %d in ~/.ssh/config (role %s)."
+        % (new_interval, new_interval,
+           ("change the line in %s" % where) if where else
+           "put it in a drop-in that sorts first, e.g. /etc/ssh/sshd_config.d/00-keepalive.conf",
+           _reload(ev), new_interval, CLIENT_ROLE)
+    )
+    if short:
+        fix += ("\nOr give idle flows longer in conntrack: "
+                "sysctl -w net.netfilter.nf_conntrack_tcp_timeout_established=432000 (persist it in /etc/sysctl.d/).")
+    return finding("idle_timeout", severity, confidence, summary, evidence, fix,
+                   {"role": HARDENING_ROLE, "vars": {"sshd_hardening_client_alive_interval": new_interval,
+                                                     "sshd_hardening_client_alive_count_max": 3}})
+
+
+def rule_sshd_restarted(ev):
+    crashes = ev.unit_events("main_process_killed", "restart_scheduled", "start_limit_hit") + [
+        e for e in ev.unit_events("main_process_exited", "failed_result") if e.get("result") != "oom-kill"]
+    stops = ev.unit_events("stopped")
+    restarts = _int(ev.get("sshd", "service", "n_restarts"))
+    hits = ev.journal_hits("sshd_restarted", background=False)
+    if not crashes and not stops and not restarts and not hits:
+        return None
+    evidence = ["journal: %s %s" % (e.get("time") or "", _clip(e.get("message") or e.get("event"))) for e in (crashes + stops)[-5:]]
+    if restarts:
+        evidence.append("systemd: %s.service NRestarts=%d" % (ev.unit, restarts))
+    evidence += ev.journal_lines(hits)
+    fix = ("Find out why: journalctl -u %s -n 100 --no-pager; coredumpctl list sshd\n"
+           "Debian's unit uses KillMode=process, so a restart keeps open sessions but resets connections that are being set up."
+           % ev.unit)
+    if crashes or restarts:
+        return finding("sshd_restarted", "warning", 0.75,
+                       "sshd's main process died and was restarted (%d event(s)): connections being set up at that moment were reset."
+                       % max(len(crashes), restarts), evidence, fix)
+    return finding("sshd_restarted", "info", 0.35,
+                   "sshd was stopped or restarted %d time(s) in the journal window (an administrator, a package upgrade, or a reboot)."
+                   % max(len(stops), _count(hits)), evidence, fix)
+
+
+def rule_protocol_mismatch(ev):
+    hits = ev.journal_hits("protocol_mismatch", background=False)
+    if not hits:
+        return None
+    hits += ev.journal_hits(ids=("banner_invalid",))
+    offer = None
+    for dummy, info in hits:
+        for sample in info.get("samples") or []:
+            if "Their offer:" in str(sample):
+                offer = str(sample).split("Their offer:", 1)[1].strip().split(",")[0].split(" ")[0]
+                break
+    fix = ("Upgrade the clients named in the samples: they offer only algorithms this sshd no longer accepts.\n"
+           "If one cannot be upgraded, add its algorithm to sshd for everyone (weaker), e.g. in /etc/ssh/sshd_config.d/:\n"
+           "%s\nthen %s" % (("KexAlgorithms +%s" % offer) if offer else "KexAlgorithms +<algorithm from 'Their offer'>", _reload(ev)))
+    return finding("protocol_mismatch", "warning", 0.85,
+                   "Clients and sshd share no algorithm, so sshd closes their connections during key exchange.",
+                   ev.journal_lines(hits), fix)
+
+
+def rule_packet_corruption(ev):
+    hits = ev.journal_hits("packet_corruption")
+    if not hits:
+        return None
+    return finding(
+        "packet_corruption", "warning", 0.6,
+        "sshd received corrupted packets (%s): the data changed in transit." % ", ".join(sig for sig, dummy in hits[:3]),
+        ev.journal_lines(hits),
+        "Check the path MTU and NIC offloads: ip link show; tracepath -n <client>; ethtool -k <interface>\n"
+        "Try turning offloads off: ethtool -K <interface> tso off gso off gro off; look for a middlebox rewriting TCP.",
+    )
+
+
+def rule_host_rebooted(ev):
+    """A boot inside the window. Ages come from the journal's boot list (a container's own) and,
+    failing that, /proc/uptime (which in a container is the machine's, not the container's)."""
+    boots = [b for b in (ev.get("journal", "boots") or []) if isinstance(b, dict)]
+    uptime = ev.get("host_health", "uptime_seconds")
+    age = None
+    if boots and ev.now is not None and _epoch(boots[-1].get("first_entry")) is not None:
+        age = ev.now - _epoch(boots[-1].get("first_entry"))
+        source = "journal: the current boot began %s" % boots[-1].get("first_entry")
+        if len(boots) > 1:
+            source += " (%d boots in the journal)" % len(boots)
+    elif isinstance(uptime, (int, float)):
+        age = uptime
+        source = "/proc/uptime"
+    if age is None or age < 0 or age > REBOOT_WINDOW_SECONDS:
+        return None
+    evidence = ["%s: up %s" % (source, _duration(age)) if source == "/proc/uptime" else "%s, %s ago" % (source, _duration(age))]
+    confidence = 0.5 if age < 3600 else 0.4 if age < 86400 else 0.3
+    return finding(
+        "host_rebooted", "info", confidence,
+        "The host rebooted recently: every SSH session open at that moment was cut.",
+        evidence,
+        "See why: journalctl --list-boots; journalctl -b -1 -e; last -x reboot | head\n"
+        "Announce planned reboots; clients with ServerAliveInterval notice a dead session quickly.",
+    )
+
+
+def _duration(seconds):
+    seconds = int(seconds)
+    if seconds < 3600:
+        return "%d min" % (seconds // 60)
+    if seconds < 2 * 86400:
+        return "%d h %d min" % (seconds // 3600, (seconds % 3600) // 60)
+    return "%d days" % (seconds // 86400)
+
+
+RULES = {
+    "sshd_not_running": rule_sshd_not_running,
+    "sshd_config_invalid": rule_sshd_config_invalid,
+    "firewall_reject": rule_firewall_reject,
+    "tcp_wrappers_denied": rule_tcp_wrappers_denied,
+    "host_unreachable": rule_host_unreachable,
+    "maxstartups_throttling": rule_maxstartups_throttling,
+    "source_penalty": rule_source_penalty,
+    "oom_kill": rule_oom_kill,
+    "idle_timeout": rule_idle_timeout,
+    "sshd_restarted": rule_sshd_restarted,
+    "protocol_mismatch": rule_protocol_mismatch,
+    "packet_corruption": rule_packet_corruption,
+    "resource_pressure": rule_resource_pressure,
+    "host_rebooted": rule_host_rebooted,
+}
+
+
+def sort_findings(findings):
+    return sorted(findings, key=lambda f: (SEVERITIES.index(f["severity"]), -f["confidence"], CAUSES.index(f["cause"])))
+
+
+def diagnose(evidence=None, probe=None, reachable=True, unreachable_msg=None, now=None):
+    """Run every rule on one host; return ``{findings, summary, notes}``.
+
+    ``evidence``: the ``evidence`` dict of ``ssh_evidence`` (may be partial or None).
+    ``probe``: the result of ``ssh_probe`` (may be None).
+    ``reachable``: False when Ansible could not run the module (then only the probe counts).
+    ``now``: seconds since the epoch the ages of boots are measured against (None: not judged).
+    """
+    ev = Evidence(evidence, probe, reachable, unreachable_msg, now)
+    findings, notes = [], []
+    if reachable:
+        for name in SECTIONS:
+            section = ev.raw.get(name)
+            if not isinstance(section, dict):
+                notes.append("%s: no evidence (section missing)" % name)
+            elif section.get("error"):
+                notes.append("%s: the collector failed: %s" % (name, _clip(section["error"])))
+        for name in SECTIONS:
+            if ev.has(name):
+                for note in ev.section(name).get("notes") or []:
+                    notes.append("%s: %s" % (name, _clip(note)))
+    for cause in CAUSES:
+        try:
+            result = RULES[cause](ev)
+        except Exception as exc:  # pylint: disable=broad-except
+            # Evidence of an unexpected shape must not cost the other rules.
+            notes.append("rule %s could not read the evidence: %s: %s" % (cause, type(exc).__name__, _clip(exc)))
+            continue
+        if result:
+            findings.append(result)
+    findings = sort_findings(findings)
+    summary = findings[0]["summary"] if findings else NOTHING_FOUND
+    return {"findings": findings, "summary": summary, "notes": notes}
