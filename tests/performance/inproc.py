@@ -1,0 +1,215 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) sshdoctor.connreset contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Run one of the collection's modules in-process on a benchmark container, timed.
+
+Runs INSIDE a container (Python 3.9+). The benchmark copies a library tree to
+``--lib``: ``ansible/module_utils`` from the controller's ansible-core (with an
+empty ``ansible/__init__.py``, as AnsiballZ does) and the collection's
+``plugins`` under ``ansible_collections/sshdoctor/connreset``. The module's own
+``main()`` runs unchanged: AnsibleModule parses the arguments, the real ``Host``
+runs the real commands through ``AnsibleModule.run_command``, and ``exit_json``
+encodes the result (captured here instead of printed). What is left out is only
+the AnsiballZ unpacking and the interpreter start-up, which the fleet benchmark
+measures as part of a whole playbook run.
+
+    python3 inproc.py --lib DIR time-journal --reps N [--args JSON]
+        sshd_journal_info against the journalctl commands it ran, replayed to /dev/null,
+        interleaved, N times; prints JSON.
+    python3 inproc.py --lib DIR run MODULE [--args JSON] [--profile N]
+        one run (optionally under cProfile, printing the N costliest functions); prints JSON.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import argparse
+import importlib
+import io
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+
+COLLECTION = "ansible_collections.sshdoctor.connreset"
+C_LOCALE = {"LC_ALL": "C", "LANG": "C", "LANGUAGE": "C"}
+
+
+def _children_cpu():
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def linear_run_command(module, args, check_rc=False, data=None, binary_data=False, environ_update=None,
+                       errors="surrogate_or_strict", **_ignored):
+    """What-if stand-in for AnsibleModule.run_command: the same contract for an argv list, but
+    reading the output with Popen.communicate() (chunks joined once) instead of ``stdout += chunk``."""
+    env = dict(os.environ, **(environ_update or {}))
+    stdin = None
+    if data is not None:
+        stdin = data if binary_data else (data + "\n").encode("utf-8")
+    proc = subprocess.Popen(list(args), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            stdin=subprocess.PIPE if stdin is not None else None, env=env)
+    out, err = proc.communicate(stdin)
+    decode = "surrogateescape" if errors.startswith("surrogate") else errors
+    if decode not in ("strict", "ignore", "replace", "surrogateescape"):
+        decode = "replace"
+    return proc.returncode, out.decode("utf-8", decode), err.decode("utf-8", decode)
+
+
+class Recorder:
+    """Wraps AnsibleModule.run_command to note each command's argv and wall time."""
+
+    def __init__(self, basic):
+        self.calls = []
+        self.linear = False
+        original = basic.AnsibleModule.run_command
+        recorder = self
+
+        def run_command(module, args, *a, **kw):
+            started = time.perf_counter()
+            try:
+                if recorder.linear:
+                    return linear_run_command(module, args, *a, **kw)
+                return original(module, args, *a, **kw)
+            finally:
+                argv = list(args) if isinstance(args, (list, tuple)) else [args]
+                recorder.calls.append({"argv": [str(x) for x in argv], "wall": time.perf_counter() - started})
+
+        basic.AnsibleModule.run_command = run_command
+
+
+def run_module(name, args, profiler=None, linear=False):
+    """Run MODULE's main() once; return timings, the commands it ran and its result.
+
+    ``linear``: replace AnsibleModule.run_command by linear_run_command (a what-if)."""
+    from ansible.module_utils import basic  # pylint: disable=import-error
+
+    module = importlib.import_module("%s.plugins.modules.%s" % (COLLECTION, name))
+    recorder = getattr(basic, "_bench_recorder", None)
+    if recorder is None:
+        recorder = basic._bench_recorder = Recorder(basic)
+    recorder.calls = []
+    recorder.linear = linear
+    basic._ANSIBLE_ARGS = json.dumps({"ANSIBLE_MODULE_ARGS": args}).encode()
+    basic._ANSIBLE_PROFILE = "legacy"
+    out = io.StringIO()
+    real_stdout = sys.stdout
+    cpu0, child0, wall0 = time.process_time(), _children_cpu(), time.perf_counter()
+    sys.stdout = out
+    try:
+        if profiler is not None:
+            profiler.enable()
+        module.main()
+    except SystemExit:
+        pass
+    finally:
+        if profiler is not None:
+            profiler.disable()
+        sys.stdout = real_stdout
+    wall = time.perf_counter() - wall0
+    cpu, child = time.process_time() - cpu0, _children_cpu() - child0
+    text = out.getvalue()
+    try:
+        result = json.loads(text[text.index("{"):])
+    except ValueError:
+        result = {"failed": True, "msg": "no JSON in module output: %r" % text[:500]}
+    return {"wall": wall, "cpu": cpu, "children_cpu": child, "commands": recorder.calls, "result": result}
+
+
+def replay(argv):
+    """Run one recorded command with its output to /dev/null; return wall and CPU."""
+    env = dict(os.environ, **C_LOCALE)
+    child0, wall0 = _children_cpu(), time.perf_counter()
+    with open(os.devnull, "wb") as devnull:
+        subprocess.call(argv, stdout=devnull, stderr=devnull, env=env)
+    return {"wall": time.perf_counter() - wall0, "cpu": _children_cpu() - child0}
+
+
+def summarise(result):
+    """The few result fields worth printing next to the timings."""
+    keep = {}
+    for key in ("source", "since", "lines_read", "truncated", "limits", "notes", "failed", "msg"):
+        if key in result:
+            keep[key] = result[key]
+    if isinstance(result.get("signatures"), dict):
+        keep["signature_counts"] = dict((k, v.get("count")) for k, v in result["signatures"].items() if isinstance(v, dict))
+    if isinstance(result.get("unit_events"), list):
+        keep["unit_events"] = len(result["unit_events"])
+    return keep
+
+
+def cmd_time_journal(opts):
+    args = json.loads(opts.args)
+    first = run_module("sshd_journal_info", args)  # warm-up: imports, page cache
+    rounds = []
+    for index in range(opts.reps):
+        # The three measurements in a rotating order, so that no one always runs first.
+        order = ["module", "journalctl", "module_linear"]
+        order = order[index % 3:] + order[:index % 3]
+        taken = {}
+        for what in order:
+            if what == "module":
+                taken["module"] = run_module("sshd_journal_info", args)
+            elif what == "module_linear":
+                taken["module_linear"] = run_module("sshd_journal_info", args, linear=True)
+            else:
+                # The commands the module ran last time (the same argv every time, --since included).
+                previous = rounds[-1]["module"]["commands"] if rounds else first["commands"]
+                journal_cmds = [c["argv"] for c in previous if os.path.basename(c["argv"][0]) == "journalctl"]
+                taken["journalctl"] = [dict(replay(argv), argv=argv) for argv in journal_cmds]
+        mod = taken["module"]
+        rounds.append({"order": order, "module": {k: mod[k] for k in ("wall", "cpu", "children_cpu", "commands")},
+                       "journalctl": taken["journalctl"],
+                       "module_linear": {k: taken["module_linear"][k] for k in ("wall", "cpu", "children_cpu")}})
+    print(json.dumps({"rounds": rounds, "result": summarise(mod["result"])}))
+
+
+def cmd_run(opts):
+    args = json.loads(opts.args)
+    profiler = None
+    if opts.profile:
+        import cProfile
+
+        profiler = cProfile.Profile()
+    mod = run_module(opts.module, args, profiler, linear=opts.linear)
+    report = {k: mod[k] for k in ("wall", "cpu", "children_cpu", "commands")}
+    report["result"] = summarise(mod["result"])
+    if profiler is not None:
+        import pstats
+
+        text = io.StringIO()
+        stats = pstats.Stats(profiler, stream=text)
+        stats.sort_stats("cumulative").print_stats(opts.profile)
+        stats.sort_stats("tottime").print_stats(opts.profile)
+        report["profile"] = text.getvalue()
+    print(json.dumps(report))
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--lib", required=True)
+    sub = parser.add_subparsers(dest="cmd")
+    tj = sub.add_parser("time-journal")
+    tj.add_argument("--reps", type=int, default=5)
+    tj.add_argument("--args", default="{}")
+    run = sub.add_parser("run")
+    run.add_argument("module")
+    run.add_argument("--args", default="{}")
+    run.add_argument("--profile", type=int, default=0)
+    run.add_argument("--linear", action="store_true", help="what-if: run commands through linear_run_command")
+    opts = parser.parse_args()
+    sys.path.insert(0, opts.lib)
+    if opts.cmd == "time-journal":
+        cmd_time_journal(opts)
+    elif opts.cmd == "run":
+        cmd_run(opts)
+    else:
+        parser.error("a command is required")
+
+
+if __name__ == "__main__":
+    main()
