@@ -34,6 +34,7 @@ import argparse
 import ctypes
 import datetime
 import json
+import math
 import os
 import platform
 import resource
@@ -78,8 +79,8 @@ def sh(argv, check=True, capture=True, stdin=None, timeout=None):
     proc = subprocess.run(argv, input=stdin, stdout=subprocess.PIPE if capture else None,
                           stderr=subprocess.PIPE if capture else None, check=False, timeout=timeout)
     if check and proc.returncode != 0:
-        raise RuntimeError("%s failed (rc=%s): %s" % (" ".join(argv), proc.returncode,
-                                                       (proc.stderr or b"").decode("utf-8", "replace")[-2000:]))
+        err = (proc.stderr or b"").decode("utf-8", "replace")[-2000:]
+        raise RuntimeError("%s failed (rc=%s): %s" % (" ".join(argv), proc.returncode, err))
     return proc
 
 
@@ -118,17 +119,17 @@ def _orphans():
 def reap_orphans():
     """End and reap the processes a variant left behind, so their CPU lands in RUSAGE_CHILDREN."""
     left = _orphans()
-    for pid, _ in left:
+    for pid, dummy in left:
         try:
             os.kill(pid, signal.SIGTERM)
         except OSError:
             pass
-    for pid, _ in left:
+    for pid, dummy in left:
         try:
             os.waitpid(pid, 0)
         except OSError:
             pass
-    return [comm for _, comm in left]
+    return [comm for dummy, comm in left]
 
 
 def children_cpu():
@@ -225,7 +226,7 @@ def start_container(name, extra=()):
     if not state:
         sh(["podman", "run", "-d", "--name", name, "--hostname", name, "--systemd=always",
             "--cap-add", "NET_ADMIN,NET_RAW,SYSLOG"] + list(extra) + [IMAGE, "/sbin/init"])
-    for _ in range(240):
+    for dummy in range(240):
         proc = sh(["podman", "exec", name, "systemctl", "is-system-running"], check=False)
         if proc.stdout.decode().strip() in ("running", "degraded"):
             break
@@ -257,7 +258,7 @@ def ssh_argv(key, address):
 
 
 def wait_ssh(key, address):
-    for _ in range(60):
+    for dummy in range(60):
         if sh(ssh_argv(key, address) + ["true"], check=False).returncode == 0:
             return
         time.sleep(1)
@@ -617,7 +618,7 @@ def machine():
 
 def verdict(value, target, higher_is_better):
     """'met' or 'MISSED by X' for one figure."""
-    if value != value:  # NaN
+    if math.isnan(value):
         return "not measured"
     if higher_is_better:
         if value >= target:
@@ -671,7 +672,7 @@ def render(results, markdown=False):
     def table(header, rows):
         if markdown:
             out.append("| " + " | ".join(header) + " |")
-            out.append("|" + "|".join("---" for _ in header) + "|")
+            out.append("|" + "|".join("---" for dummy in header) + "|")
             for row in rows:
                 out.append("| " + " | ".join(str(c) for c in row) + " |")
         else:
@@ -768,7 +769,7 @@ def render(results, markdown=False):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("--only", default="fleet,parse,journal", help="comma-separated parts: fleet,parse,journal")
     parser.add_argument("--k", type=int, default=8, help="fleet size (8; 32 where the machine holds it)")
     parser.add_argument("--reps", type=int, default=5)

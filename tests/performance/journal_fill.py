@@ -51,7 +51,7 @@ def join_unit_cgroup(unit):
 
 def noise_messages(count, seed):
     rng = random.Random(seed)
-    for _ in range(count):
+    for dummy in range(count):
         roll = rng.random()
         if roll < 0.4:
             yield "CRON", "(root) CMD (command -v debian-sa1 > /dev/null && debian-sa1 1 1)"

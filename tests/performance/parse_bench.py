@@ -78,7 +78,7 @@ def main():
 
     reps = []
     counts = None
-    for _ in range(opts.reps):
+    for dummy in range(opts.reps):
         t0 = time.process_time()
         lines = text.splitlines()
         t1 = time.process_time()

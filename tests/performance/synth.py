@@ -69,7 +69,7 @@ def _m_pam_auth_failure(rng):
 
 def _m_accepted(rng):
     return "Accepted publickey for %s from %s port %d ssh2: ED25519 SHA256:%s" % (
-        rng.choice(REAL_USERS), _addr(rng), _port(rng), "".join(rng.choice("abcdefghijklmnopqrstuvwxyzABCDEF0123456789+/") for _ in range(43)))
+        rng.choice(REAL_USERS), _addr(rng), _port(rng), "".join(rng.choice("abcdefghijklmnopqrstuvwxyzABCDEF0123456789+/") for dummy in range(43)))
 
 
 def _m_session_opened(rng):
@@ -194,9 +194,9 @@ MIX = (
 def messages(count, seed=7):
     """Yield ``count`` sshd messages (the MESSAGE field, no syslog prefix), reproducibly."""
     rng = random.Random(seed)
-    generators = [gen for _, gen in MIX]
-    weights = [weight for weight, _ in MIX]
-    for _ in range(count):
+    generators = [gen for dummy, gen in MIX]
+    weights = [weight for weight, dummy in MIX]
+    for dummy in range(count):
         yield rng.choices(generators, weights)[0](rng)
 
 
