@@ -304,7 +304,8 @@ def probe(host, port=22, samples=3, timeout=3.0, banner_timeout=None, interval=0
         if sample["outcome"] == NAME_RESOLUTION_FAILED:
             break
     result = summarize(taken)
-    result.update(host=host, port=int(port), samples=taken, timeout=timeout)
+    result.update(host=host, port=int(port), samples=taken, timeout=timeout,
+                  banner_timeout=timeout if banner_timeout is None else banner_timeout)
     return result
 
 

@@ -148,12 +148,12 @@ class Evidence:
         hits = [
             (sig_id, info)
             for sig_id, info in signatures.items()
-            if isinstance(info, dict) and _int(info.get("count")) > 0
+            if isinstance(info, dict) and as_int(info.get("count")) > 0
             and (cause is None or info.get("cause") == cause)
             and (ids is None or sig_id in ids)
             and (background or sig_id not in BACKGROUND_SIGNATURES)
         ]
-        return sorted(hits, key=lambda item: (-_int(item[1].get("count")), item[0]))
+        return sorted(hits, key=lambda item: (-as_int(item[1].get("count")), item[0]))
 
     def journal_lines(self, hits):
         source = self.get("journal", "source") or "journal"
@@ -164,7 +164,7 @@ class Evidence:
                 when = ", %s .. %s" % (info.get("first_seen") or "?", info.get("last_seen") or "?")
             samples = info.get("samples") or []
             sample = (": %s" % _clip(samples[-1])) if samples else ""
-            lines.append("%s: %s x%d%s%s" % (source, sig_id, _int(info.get("count")), when, sample))
+            lines.append("%s: %s x%d%s%s" % (source, sig_id, as_int(info.get("count")), when, sample))
         return lines
 
     def unit_events(self, *kinds):
@@ -202,7 +202,7 @@ class Evidence:
         return sum(counts.get(o, 0) for o in outcomes) / float(total)
 
 
-def _int(value, default=0):
+def as_int(value, default=0):
     try:
         return int(value)
     except (TypeError, ValueError):
@@ -210,7 +210,7 @@ def _int(value, default=0):
 
 
 def _count(hits):
-    return sum(_int(info.get("count")) for dummy, info in hits)
+    return sum(as_int(info.get("count")) for dummy, info in hits)
 
 
 def _epoch(stamp):
@@ -287,9 +287,13 @@ def rule_sshd_not_running(ev):
     listeners = sshd.get("listeners")
     refused = ev.probe_share("refused")
     if sshd.get("socket_activated"):
-        # ssh.socket accepts and spawns sshd per connection: an idle ssh.service is normal.
-        if listeners == [] and refused > 0.5:
-            state = "inactive (socket activated, but nothing listens)"
+        # systemd owns the listening socket and starts sshd on demand: an idle ssh.service is normal,
+        # a socket unit that is not listening is not.
+        socket = sshd.get("socket") if isinstance(sshd.get("socket"), dict) else {}
+        if socket.get("active_state") not in (None, "active"):
+            state = "socket unit %s is %s" % (socket.get("unit_id") or "ssh.socket", socket.get("active_state"))
+        elif listeners == [] and refused > 0.5:
+            state = "socket activated, but nothing listens"
         else:
             return None
     elif state in (None, "active", "reloading"):
@@ -523,7 +527,7 @@ def rule_host_unreachable(ev):
 def rule_maxstartups_throttling(ev):
     hits = ev.journal_hits("maxstartups_throttling")
     ms = ev.setting("max_startups") if isinstance(ev.setting("max_startups"), dict) else {}
-    start, rate, full = _int(ms.get("start"), 10), _int(ms.get("rate"), 30), _int(ms.get("full"), 100)
+    start, rate, full = as_int(ms.get("start"), 10), as_int(ms.get("rate"), 30), as_int(ms.get("full"), 100)
     preauth = ev.get("sshd", "preauth_processes")
     penalty_hits = ev.journal_hits("source_penalty")
     turned_away = ev.probe_share("closed_with_message") if ev.probe else 0.0
@@ -541,7 +545,7 @@ def rule_maxstartups_throttling(ev):
         evidence.append("ps: %d unauthenticated sshd connection(s) right now" % preauth)
     if ev.probe:
         evidence.append(ev.probe_line())
-    dropped = sum(_int(info.get("count")) for dummy, info in hits)
+    dropped = sum(as_int(info.get("count")) for dummy, info in hits)
     if now and turned_away >= 0.5:
         severity, confidence = "critical", 0.95
         summary = "sshd is turning new connections away right now (%s reached)." % setting
@@ -580,7 +584,7 @@ def rule_source_penalty(ev):
     if ev.probe:
         evidence.append(ev.probe_line())
     if hits:
-        summary = "PerSourcePenalties refused connections from penalised addresses (%d journal lines)." % sum(_int(i.get("count")) for d, i in hits)
+        summary = "PerSourcePenalties refused connections from penalised addresses (%d journal lines)." % sum(as_int(i.get("count")) for d, i in hits)
         confidence = 0.9
     else:
         summary = "sshd answers the controller 'Not allowed at this time': its address is probably penalised (PerSourcePenalties)."
@@ -594,8 +598,12 @@ def rule_source_penalty(ev):
 
 
 def rule_oom_kill(ev):
-    events = [e for e in (ev.get("oom", "events") or []) if isinstance(e, dict)]
-    sshd_victims = _int(ev.get("oom", "sshd_victims")) or sum(1 for e in events if e.get("is_sshd"))
+    # In a container the kernel log is the machine's: events known to be another container's are not
+    # this host's; those the collector could not place (in_this_container null) are only possible.
+    events = [e for e in (ev.get("oom", "events") or []) if isinstance(e, dict) and e.get("in_this_container") is not False]
+    placed = [e for e in events if not (ev.get("oom", "in_container") and e.get("in_this_container") is None)]
+    sshd_victims = sum(1 for e in placed if e.get("is_sshd"))
+    unplaced_sshd = sum(1 for e in events if e.get("is_sshd")) - sshd_victims
     unit_oom = ev.unit_events("oom_killed") + [e for e in ev.unit_events("failed_result") if e.get("result") == "oom-kill"]
     hits = ev.journal_hits("oom_kill")
     if not events and not unit_oom and not hits:
@@ -625,6 +633,11 @@ def rule_oom_kill(ev):
         return finding("oom_kill", "warning", 0.9,
                        "The OOM killer killed %d sshd process(es): every session they carried was cut." % sshd_victims,
                        evidence, fix)
+    if unplaced_sshd:
+        return finding("oom_kill", "info", 0.4,
+                       "The kernel log, which this container shares with its host, shows %d sshd process(es) killed by the OOM "
+                       "killer; whether they were this container's could not be told." % unplaced_sshd,
+                       evidence, fix)
     if hits:
         return finding("oom_kill", "warning", 0.5,
                        "sshd session processes were killed by a signal (%d); the kernel log shows no OOM kill to confirm who sent it." % _count(hits),
@@ -641,7 +654,7 @@ def rule_resource_pressure(ev):
         return None
     strong, weak = [], []
     memory = health.get("memory") if isinstance(health.get("memory"), dict) else {}
-    total, available = _int(memory.get("total_kb")), memory.get("available_kb")
+    total, available = as_int(memory.get("total_kb")), memory.get("available_kb")
     if total and isinstance(available, int):
         pct = 100.0 * available / total
         line = "/proc/meminfo: %.1f%% of memory available (%d of %d MiB)" % (pct, available // 1024, total // 1024)
@@ -649,7 +662,7 @@ def rule_resource_pressure(ev):
             strong.append(line)
         elif pct < 10:
             weak.append(line)
-    swap_total, swap_free = _int(memory.get("swap_total_kb")), memory.get("swap_free_kb")
+    swap_total, swap_free = as_int(memory.get("swap_total_kb")), memory.get("swap_free_kb")
     if swap_total and isinstance(swap_free, int) and swap_free < 0.1 * swap_total:
         weak.append("/proc/meminfo: swap %.0f%% used" % (100.0 - 100.0 * swap_free / swap_total))
     pressure = health.get("pressure") if isinstance(health.get("pressure"), dict) else {}
@@ -662,18 +675,18 @@ def rule_resource_pressure(ev):
         elif some is not None and some >= some_limit:
             weak.append("/proc/pressure/%s: some avg10=%.1f" % (resource, some))
     for fs in health.get("filesystems") or []:
-        if isinstance(fs, dict) and fs.get("mount") in ("/", "/var", "/var/log", "/tmp", "/run", "/home") and _int(fs.get("used_pct")) >= 98:
+        if isinstance(fs, dict) and fs.get("mount") in ("/", "/var", "/var/log", "/tmp", "/run", "/home") and as_int(fs.get("used_pct")) >= 98:
             strong.append("df: %s is %s%% full" % (fs.get("mount"), fs.get("used_pct")))
     processes = health.get("processes") if isinstance(health.get("processes"), dict) else {}
-    if _int(processes.get("pid_max")) and _int(processes.get("count")) >= 0.9 * _int(processes.get("pid_max")):
+    if as_int(processes.get("pid_max")) and as_int(processes.get("count")) >= 0.9 * as_int(processes.get("pid_max")):
         strong.append("/proc: %s processes of pid_max %s" % (processes.get("count"), processes.get("pid_max")))
     tasks = health.get("sshd_tasks") if isinstance(health.get("sshd_tasks"), dict) else {}
-    if isinstance(tasks.get("max"), int) and tasks["max"] > 0 and _int(tasks.get("current")) >= 0.9 * tasks["max"]:
+    if isinstance(tasks.get("max"), int) and tasks["max"] > 0 and as_int(tasks.get("current")) >= 0.9 * tasks["max"]:
         strong.append("systemd: sshd's unit runs %s tasks of TasksMax=%s (forks fail at the limit)" % (tasks.get("current"), tasks["max"]))
     for sig_id, info in ev.journal_hits("resource_pressure"):
         (strong if sig_id in ("fork_failed", "out_of_memory") else weak).extend(ev.journal_lines([(sig_id, info)]))
     load = health.get("load") if isinstance(health.get("load"), dict) else {}
-    cpus = _int(load.get("cpus"))
+    cpus = as_int(load.get("cpus"))
     load1 = load.get("1")
     if cpus and isinstance(load1, (int, float)) and load1 > 4 * cpus:
         weak.append("/proc/loadavg: load %.1f on %d CPUs" % (load1, cpus))
@@ -760,7 +773,7 @@ def rule_sshd_restarted(ev):
     crashes = ev.unit_events("main_process_killed", "restart_scheduled", "start_limit_hit") + [
         e for e in ev.unit_events("main_process_exited", "failed_result") if e.get("result") != "oom-kill"]
     stops = ev.unit_events("stopped")
-    restarts = _int(ev.get("sshd", "service", "n_restarts"))
+    restarts = as_int(ev.get("sshd", "service", "n_restarts"))
     hits = ev.journal_hits("sshd_restarted", background=False)
     if not crashes and not stops and not restarts and not hits:
         return None
@@ -828,7 +841,7 @@ def rule_host_rebooted(ev):
         source = "/proc/uptime"
     if age is None or age < 0 or age > REBOOT_WINDOW_SECONDS:
         return None
-    evidence = ["%s: up %s" % (source, _duration(age)) if source == "/proc/uptime" else "%s, %s ago" % (source, _duration(age))]
+    evidence = ["%s: up %s" % (source, duration(age)) if source == "/proc/uptime" else "%s, %s ago" % (source, duration(age))]
     confidence = 0.5 if age < 3600 else 0.4 if age < 86400 else 0.3
     return finding(
         "host_rebooted", "info", confidence,
@@ -839,7 +852,7 @@ def rule_host_rebooted(ev):
     )
 
 
-def _duration(seconds):
+def duration(seconds):
     seconds = int(seconds)
     if seconds < 3600:
         return "%d min" % (seconds // 60)

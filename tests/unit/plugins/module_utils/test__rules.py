@@ -189,6 +189,9 @@ CASES = [
      probe("refused"), "sshd_not_running", "critical"),
     ("sshd failed, process table only", healthy(sshd=healthy_sshd(service={"active_state": "inactive", "source": "process_table"})),
      None, "sshd_not_running", "critical"),
+    ("socket unit failed", healthy(sshd=healthy_sshd(socket_activated=True, service={"active_state": "inactive"},
+                                                     socket={"unit_id": "ssh.socket", "active_state": "failed"})),
+     probe("refused"), "sshd_not_running", "critical"),
     ("socket activated, nothing listens", healthy(sshd=healthy_sshd(socket_activated=True, service={"active_state": "inactive"},
                                                                     listeners=[])),
      probe("refused"), "sshd_not_running", "critical"),
@@ -229,6 +232,9 @@ CASES = [
         {"time": iso(100), "pid": 812, "name": "sshd-session", "anon_rss_kb": 1664, "is_sshd": True,
          "cgroup": {"kind": "memcg", "path": "/system.slice/ssh.service"}}]}),
      None, "oom_kill", "warning"),
+    ("sshd OOM-killed, maybe another container's", healthy(oom={"source": "dmesg", "in_container": True, "sshd_victims": 1, "events": [
+        {"time": iso(100), "pid": 812, "name": "sshd", "is_sshd": True, "in_this_container": None}]}),
+     None, "oom_kill", "info"),
     ("unit OOM-killed", healthy(journal=journal(unit_events=[{"time": iso(100), "event": "oom_killed",
                                                               "message": "A process of this unit has been killed by the OOM killer."}])),
      None, "oom_kill", "critical"),
@@ -291,6 +297,18 @@ def test_idle_timeout_fix_fits_inside_the_conntrack_timeout():
     assert item["automated_fix"] == {"role": "sshdoctor.connreset.sshd_hardening",
                                      "vars": {"sshd_hardening_client_alive_interval": 4, "sshd_hardening_client_alive_count_max": 3}}
     assert any("conntrack: net.netfilter.nf_conntrack_tcp_timeout_established = 8 s" == line for line in item["evidence"])
+
+
+def test_oom_kills_of_other_containers_are_not_this_hosts():
+    evidence = healthy(oom={"source": "dmesg", "in_container": True, "sshd_victims": 0, "events": [
+        {"time": iso(100), "pid": 812, "name": "sshd-session", "is_sshd": True, "in_this_container": False}]})
+    assert "oom_kill" not in causes(diagnose(evidence))
+
+
+def test_socket_activation_with_an_idle_service_is_fine():
+    evidence = healthy(sshd=healthy_sshd(socket_activated=True, service={"active_state": "inactive", "sub_state": "dead"},
+                                         socket={"unit_id": "ssh.socket", "active_state": "active"}))
+    assert diagnose(evidence, probe("banner"))["findings"] == []
 
 
 def test_a_reject_of_invalid_packets_is_not_a_firewall_reject():
