@@ -1,0 +1,188 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) sshdoctor.connreset contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: diagnose_report
+short_description: Rank the likely causes of SSH connection resets per host and write the fleet report
+version_added: 0.1.0
+description:
+  - Reads, for every host of the play, the registered results of M(sshdoctor.connreset.ssh_evidence) and
+    M(sshdoctor.connreset.ssh_probe) from C(hostvars), runs the rules, and writes C(report.json), C(report.md) and
+    C(report.html) to O(dest) on the controller; then prints a short table (host, top cause, severity, one-line fix).
+  - An action plugin does all of it in the controller's worker process. Run it once (C(run_once=true)); it starts no
+    module and contacts no host.
+  - Cause ids are fixed; C(idle_timeout), C(maxstartups_throttling), C(source_penalty), C(oom_kill),
+    C(resource_pressure), C(sshd_not_running), C(sshd_config_invalid), C(sshd_restarted), C(protocol_mismatch),
+    C(packet_corruption), C(host_rebooted), C(host_unreachable), C(tcp_wrappers_denied), C(firewall_reject).
+  - A host Ansible could not reach (its evidence task result has C(unreachable)) is diagnosed from its probe alone.
+author:
+  - sshdoctor.connreset contributors
+extends_documentation_fragment:
+  - sshdoctor.connreset.attributes
+attributes:
+  check_mode:
+    support: full
+    details:
+      - The report is written in check mode too: it is output on the controller, not a change to a managed host.
+  diff_mode:
+    support: none
+  action:
+    support: full
+    description: Indicates this has a corresponding action plugin so some parts of the options can be executed on the controller.
+  async:
+    support: none
+    description: Supports being used with the C(async) keyword.
+  bypass_host_loop:
+    support: none
+    description: Forces a 'global' task that does not execute per host. Use C(run_once=true).
+  platform:
+    platforms: posix
+    description: Target OS/families that can be operated against.
+    support: N/A
+  idempotent:
+    support: full
+    description: It reports no change; the files it writes are the run's output and carry the run's time.
+options:
+  dest:
+    description:
+      - Directory on the controller for the report. Created when missing. One run's report per directory; the files
+        of an earlier run are replaced (and its C(evidence/*.json) of hosts not in this run removed).
+      - A relative path is relative to the directory C(ansible-playbook) runs in.
+    type: path
+    default: ./sshdoctor-report
+  hosts:
+    description: The hosts to report on. Defaults to C(ansible_play_hosts_all) (every host of the play, unreachable ones too).
+    type: list
+    elements: str
+  evidence_var:
+    description: Name of the variable the M(sshdoctor.connreset.ssh_evidence) result was registered as.
+    type: str
+    default: __diagnose_evidence
+  probe_var:
+    description: Name of the variable the M(sshdoctor.connreset.ssh_probe) result was registered as.
+    type: str
+    default: __diagnose_probe
+  formats:
+    description: Which files to write.
+    type: list
+    elements: str
+    choices: [json, md, html]
+    default: [json, md, html]
+  evidence_files:
+    description: Also write each host's raw evidence and probe to C(evidence/<host>.json) under O(dest).
+    type: bool
+    default: true
+  print_table:
+    description: Print the table at the end of the task (to the Ansible output, as a plain display line).
+    type: bool
+    default: true
+  table_width:
+    description: Width of the printed table; the fix column is cut to fit.
+    type: int
+    default: 160
+seealso:
+  - module: sshdoctor.connreset.ssh_evidence
+  - module: sshdoctor.connreset.ssh_probe
+  - role: sshdoctor.connreset.diagnose
+"""
+
+EXAMPLES = r"""
+- name: Collect, probe, report
+  hosts: all
+  gather_facts: false
+  ignore_unreachable: true
+  tasks:
+    - name: Evidence, one module run per host
+      sshdoctor.connreset.ssh_evidence:
+      register: evidence
+      failed_when: false
+
+    - name: Probe from the controller
+      sshdoctor.connreset.ssh_probe:
+      register: probe
+
+    - name: Write the report
+      sshdoctor.connreset.diagnose_report:
+        dest: /var/tmp/sshdoctor
+        evidence_var: evidence
+        probe_var: probe
+      run_once: true
+      register: report
+
+    - name: Hosts with a critical finding
+      ansible.builtin.debug:
+        msg: "{{ report.hosts | dict2items | selectattr('value.severity', 'equalto', 'critical') | map(attribute='key') }}"
+      run_once: true
+"""
+
+RETURN = r"""
+dest:
+  description: The absolute directory the report was written to.
+  returned: success
+  type: str
+  sample: /home/me/sshdoctor-report
+files:
+  description: The report files written.
+  returned: success
+  type: list
+  elements: str
+  sample: ["/home/me/sshdoctor-report/report.json", "/home/me/sshdoctor-report/report.md", "/home/me/sshdoctor-report/report.html"]
+evidence_dir:
+  description: Where each host's raw evidence went (null when O(evidence_files=false)).
+  returned: success
+  type: str
+  sample: /home/me/sshdoctor-report/evidence
+version:
+  description: The version of the C(report.json) format (see below).
+  returned: success
+  type: int
+  sample: 1
+generated_at:
+  description: When the report was made (UTC, ISO 8601).
+  returned: success
+  type: str
+  sample: "2026-11-25T08:30:00Z"
+summary:
+  description: Cause id to the hosts with a finding of that cause (any severity).
+  returned: success
+  type: dict
+  sample: {"idle_timeout": ["web1", "web2"], "firewall_reject": ["db1"]}
+counts:
+  description: C(hosts), C(unreachable), C(nothing_found), and C(top_severity) (severity to hosts whose top finding has it).
+  returned: success
+  type: dict
+  sample: {"hosts": 3, "unreachable": 0, "nothing_found": 1, "top_severity": {"critical": 1, "warning": 1, "info": 0}}
+hosts:
+  description: Per host, C(status), C(reachable), C(top_cause), C(severity) and the one-line C(summary).
+  returned: success
+  type: dict
+  sample: {"db1": {"status": "diagnosed", "reachable": true, "top_cause": "firewall_reject", "severity": "critical",
+           "summary": "A firewall rule resets new SSH connections (-A INPUT -p tcp --dport 22 -j REJECT --reject-with tcp-reset)."}}
+table:
+  description: The printed table, one line per element.
+  returned: success
+  type: list
+  elements: str
+report_json:
+  description:
+    - Not returned; this documents the contract of C(report.json), version 1.
+    - C(version) (int), C(generated_at) (str), C(generator) (str), C(hosts), C(summary) (as RV(summary)), C(counts) (as RV(counts)).
+    - C(hosts) maps each inventory_hostname to C(status) (V(diagnosed), V(unreachable), V(evidence_failed) or V(not_run)),
+      C(reachable) (bool), C(probe) (the M(sshdoctor.connreset.ssh_probe) result, or null), C(findings) (list, most severe first),
+      C(summary) (one line; says when nothing was found), C(notes) (what could not be read), C(facts) (list of
+      [label, value] pairs digesting the evidence) and C(message) (Ansible's error for unreachable or failed hosts, else null).
+    - A finding is C(cause) (a cause id), C(severity) (V(critical), V(warning) or V(info)), C(confidence) (0 to 1),
+      C(summary) (one line), C(evidence) (list of strings, each naming its source before a colon), C(fix) (its first line
+      is the one-line fix; the next lines are the exact configuration lines or commands) and C(automated_fix)
+      (C({"role": ..., "vars": {...}}) naming this collection's role and variables that apply the fix, or null).
+    - Findings are sorted by severity, then confidence (highest first).
+    - Keys may be added without a version change; renaming, removing or retyping one bumps C(version).
+  returned: never
+  type: dict
+"""
