@@ -1,0 +1,76 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) sshdoctor.connreset contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Every collector in one process: what ssh_evidence returns.
+
+``collect_evidence`` runs the collectors one after the other, each with a fresh
+``Host`` (so each section's ``notes`` are its own), hands what one learned to the
+next (sshd's unit to the journal reader, sshd's ports to the firewall reader),
+and keeps going when one of them fails: that section becomes
+``{"error": ..., "notes": [...]}`` and the rules skip it.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import time
+
+# In the order they run: sshd first, since the others use what it found.
+SECTIONS = ("sshd", "journal", "oom", "firewall", "tcp_wrappers", "host_health")
+
+
+def client_from_environment(environ):
+    """The client address of the SSH connection this process came in on (SSH_CONNECTION / SSH_CLIENT), or None."""
+    for name in ("SSH_CONNECTION", "SSH_CLIENT"):
+        fields = (environ.get(name) or "").split()
+        if fields:
+            return fields[0]
+    return None
+
+
+def collector_arguments(name, sshd, since=None, clients=None, max_lines=None):
+    """Keyword arguments for collector ``name``, given the sshd section collected before it."""
+    sshd = sshd if isinstance(sshd, dict) else {}
+    settings = sshd.get("settings") if isinstance(sshd.get("settings"), dict) else {}
+    if name == "journal":
+        kwargs = {"since": since}
+        if sshd.get("unit"):
+            kwargs["unit"] = [sshd["unit"]]
+        if max_lines:
+            kwargs["max_lines"] = max_lines
+        return kwargs
+    if name == "firewall":
+        ports = [p for p in (settings.get("port") or []) if isinstance(p, int)]
+        return {"ports": ports} if ports else {}
+    if name == "tcp_wrappers":
+        return {"clients": list(clients)} if clients else {}
+    return {}
+
+
+def collect_evidence(make_host, collectors, sections=SECTIONS, since=None, clients=None, max_lines=None, clock=time.monotonic):
+    """Run ``collectors`` (section name -> ``collect_*`` function) for ``sections``.
+
+    ``make_host()`` returns a new Host for each collector. Returns
+    ``{"evidence": {section: result}, "timings_ms": {section: int}}``.
+    """
+    evidence = {}
+    timings = {}
+    sshd = {}
+    for name in SECTIONS:
+        if name not in sections or name not in collectors:
+            continue
+        host = make_host()
+        started = clock()
+        try:
+            result = collectors[name](host, **collector_arguments(name, sshd, since=since, clients=clients, max_lines=max_lines))
+        except Exception as exc:  # pylint: disable=broad-except
+            # One collector tripping over an odd host must not cost the others.
+            result = {"error": "%s: %s" % (type(exc).__name__, exc), "notes": list(getattr(host, "notes", []))}
+        timings[name] = int(round((clock() - started) * 1000))
+        if not isinstance(result, dict):
+            result = {"error": "collector returned %s, not a dict" % type(result).__name__, "notes": []}
+        evidence[name] = result
+        if name == "sshd" and not result.get("error"):
+            sshd = result
+    return {"evidence": evidence, "timings_ms": timings}

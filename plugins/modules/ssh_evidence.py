@@ -1,0 +1,167 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) sshdoctor.connreset contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: ssh_evidence
+short_description: Everything the diagnosis needs from one host, in one module run
+version_added: 0.1.0
+description:
+  - Runs the collectors of M(sshdoctor.connreset.sshd_info), M(sshdoctor.connreset.sshd_journal_info),
+    M(sshdoctor.connreset.oom_events_info), M(sshdoctor.connreset.firewall_info),
+    M(sshdoctor.connreset.tcp_wrappers_info) and M(sshdoctor.connreset.host_health_info) in one process,
+    so that a host costs one module round trip.
+  - Each section of RV(evidence) is what the matching module returns (without Ansible's own keys); see those
+    modules' RETURN. What one collector learns is passed to the next ones; sshd's unit to the journal reader,
+    sshd's ports to the firewall reader.
+  - A collector that fails does not fail the module; its section is C({"error": ..., "notes": [...]}).
+  - The P(sshdoctor.connreset.diagnose#role) role runs it and turns its result into findings on the controller.
+author:
+  - sshdoctor.connreset contributors
+extends_documentation_fragment:
+  - sshdoctor.connreset.attributes
+  - sshdoctor.connreset.attributes.info_module
+  - sshdoctor.connreset.attributes.collector_notes
+options:
+  sections:
+    description: Which sections to collect.
+    type: list
+    elements: str
+    choices: [sshd, journal, oom, firewall, tcp_wrappers, host_health]
+    default: [sshd, journal, oom, firewall, tcp_wrappers, host_health]
+  since:
+    description:
+      - How far back to read sshd's journal, as C(journalctl --since) takes it (C(-2d), C(2026-11-01 00:00:00), C(today)).
+      - By default the previous and the current boot.
+    type: str
+  clients:
+    description:
+      - Client addresses to evaluate hosts.allow / hosts.deny for.
+      - By default the address of the SSH connection the module came in on (C(SSH_CONNECTION)), when it is visible
+        (it is not through C(become) with sudo's default C(env_reset)).
+    type: list
+    elements: str
+  max_lines:
+    description: At most this many of sshd's journal lines are read (the newest).
+    type: int
+    default: 100000
+seealso:
+  - module: sshdoctor.connreset.ssh_probe
+  - module: sshdoctor.connreset.diagnose_report
+  - role: sshdoctor.connreset.diagnose
+"""
+
+EXAMPLES = r"""
+- name: All the evidence, one round trip per host
+  sshdoctor.connreset.ssh_evidence:
+  become: true
+  register: evidence
+
+- name: Only sshd and its journal of the last two days
+  sshdoctor.connreset.ssh_evidence:
+    sections: [sshd, journal]
+    since: -2d
+  become: true
+  register: evidence
+
+- name: Is sshd throttling right now?
+  ansible.builtin.debug:
+    msg: "{{ evidence.evidence.sshd.preauth_processes }} of {{ evidence.evidence.sshd.settings.max_startups.start }}"
+"""
+
+RETURN = r"""
+evidence:
+  description: One key per collected section.
+  returned: always
+  type: dict
+  contains:
+    sshd:
+      description: What M(sshdoctor.connreset.sshd_info) returns.
+      returned: when collected
+      type: dict
+    journal:
+      description: What M(sshdoctor.connreset.sshd_journal_info) returns.
+      returned: when collected
+      type: dict
+    oom:
+      description: What M(sshdoctor.connreset.oom_events_info) returns.
+      returned: when collected
+      type: dict
+    firewall:
+      description: What M(sshdoctor.connreset.firewall_info) returns.
+      returned: when collected
+      type: dict
+    tcp_wrappers:
+      description: What M(sshdoctor.connreset.tcp_wrappers_info) returns.
+      returned: when collected
+      type: dict
+    host_health:
+      description: What M(sshdoctor.connreset.host_health_info) returns.
+      returned: when collected
+      type: dict
+  sample:
+    sshd: {"installed": true, "version": "9.2p1", "config_valid": true, "notes": []}
+    firewall: {"error": "OSError: [Errno 12] Cannot allocate memory", "notes": []}
+timings_ms:
+  description: Milliseconds each collector took.
+  returned: always
+  type: dict
+  sample: {"sshd": 95, "journal": 140, "oom": 30, "firewall": 25, "tcp_wrappers": 3, "host_health": 6}
+"""
+
+import os
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.sshdoctor.connreset.plugins.module_utils._evidence import (
+    SECTIONS, client_from_environment, collect_evidence)
+from ansible_collections.sshdoctor.connreset.plugins.module_utils._host import Host
+from ansible_collections.sshdoctor.connreset.plugins.module_utils._journal import collect_journal, validate_since
+from ansible_collections.sshdoctor.connreset.plugins.module_utils._oom import collect_oom
+from ansible_collections.sshdoctor.connreset.plugins.module_utils._sshd import collect_sshd
+
+COLLECTORS = {
+    "sshd": collect_sshd,
+    "journal": collect_journal,
+    "oom": collect_oom,
+}
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            sections=dict(type="list", elements="str", choices=list(SECTIONS), default=list(SECTIONS)),
+            since=dict(type="str"),
+            clients=dict(type="list", elements="str"),
+            max_lines=dict(type="int", default=100000),
+        ),
+        supports_check_mode=True,
+    )
+    params = module.params
+    if params["max_lines"] < 1:
+        module.fail_json(msg="max_lines must be at least 1")
+    try:
+        since = validate_since(params["since"])
+    except ValueError as exc:
+        module.fail_json(msg=str(exc))
+    clients = params["clients"]
+    if not clients:
+        client = client_from_environment(os.environ)
+        clients = [client] if client else None
+    result = collect_evidence(
+        lambda: Host(module),
+        COLLECTORS,
+        sections=params["sections"],
+        since=since,
+        clients=clients,
+        max_lines=params["max_lines"],
+    )
+    module.exit_json(changed=False, **result)
+
+
+if __name__ == "__main__":
+    main()
