@@ -354,7 +354,7 @@ def fleet_variants(k, workdir, inventory, hosts, key, have_diagnose):
     }
     with open(os.path.join(workdir, "cev.py"), "w") as handle:
         # The floor for B's own work: ssh_evidence's main() on the host, its library already there.
-        handle.write("import subprocess, sys\nsys.exit(subprocess.call([sys.executable, %r, '--lib', %r, 'run', 'ssh_evidence']))\n"
+        handle.write("import subprocess, sys\nsys.exit(subprocess.call([sys.executable, %r, '--lib', %r, 'run', 'ssh_evidence', '--full']))\n"
                      % (REMOTE_DIR + "/inproc.py", REMOTE_LIB))
     if have_diagnose:
         def diagnose(run):
@@ -560,6 +560,32 @@ def profile_journal(opts):
         remove_containers([name])
 
 
+def ssh_operations(builder, cfg, workdir):
+    """Run a variant once with -vvv and count, per host address, the ssh commands and transfers."""
+    run = tempfile.mkdtemp(dir=workdir)
+    set_subreaper(True)
+    try:
+        proc = subprocess.run(builder(run) + ["-vvv"], env=variant_env(cfg, run), cwd=run,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, check=False)
+        reap_orphans()
+    finally:
+        set_subreaper(False)
+    shutil.rmtree(run, ignore_errors=True)
+    found = {}
+    for line in proc.stdout.decode("utf-8", "replace").splitlines():
+        if not line.startswith("<") or "> " not in line:
+            continue
+        host, rest = line[1:].split("> ", 1)
+        entry = found.setdefault(host, {"exec": 0, "put": 0, "lines": []})
+        if rest.startswith("SSH: EXEC"):
+            entry["exec"] += 1
+            entry["lines"].append("exec: ..." + rest[-110:])
+        elif rest.startswith("PUT "):
+            entry["put"] += 1
+            entry["lines"].append(rest[:150])
+    return found
+
+
 def profile_fleet(opts):
     """Where B's time goes: per-task timing, the controller's Python profile, and the remote module."""
     workdir = os.path.join(CACHE, "fleet-k%d" % opts.k)
@@ -573,8 +599,13 @@ def profile_fleet(opts):
     prof = os.path.join(workdir, "ansible-playbook.prof")
     argv = builder(run)
     t0 = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "cProfile", "-o", prof] + argv, env=env, cwd=run,
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, check=False)
+    set_subreaper(True)
+    try:
+        proc = subprocess.run([sys.executable, "-m", "cProfile", "-o", prof] + argv, env=env, cwd=run,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, check=False)
+        reap_orphans()
+    finally:
+        set_subreaper(False)
     print("B under cProfile: %.2f s wall, rc %s" % (time.perf_counter() - t0, proc.returncode))
     text = proc.stdout.decode("utf-8", "replace")
     print(text[text.find("PLAY RECAP"):] if "PLAY RECAP" in text else text[-4000:])
@@ -582,6 +613,12 @@ def profile_fleet(opts):
 
     stats = pstats.Stats(prof)
     stats.sort_stats("cumulative").print_stats(25)
+    for label, config in (("B", cfg), ("B' (pipelining, forks=K)", variants["B'"][1])):
+        print("SSH operations per host in one run of %s (from -vvv):" % label)
+        for host, ops in ssh_operations(builder, config, workdir).items():
+            print("  %s: %d ssh executions, %d file transfers" % (host, ops["exec"], ops["put"]))
+            for line in ops["lines"]:
+                print("      " + line)
     print("ssh_evidence in-process on %s (the remote part of B):" % names[0])
     out = sh(["podman", "exec", names[0], "python3", REMOTE_DIR + "/inproc.py", "--lib", REMOTE_LIB, "run", "ssh_evidence",
               "--profile", "25"]).stdout.decode()
@@ -806,6 +843,7 @@ def main():
         if opts.json:
             with open(opts.json, "w") as handle:
                 json.dump(results, handle, indent=1, default=str)
+    results["machine"]["load_at_end"] = "%.2f %.2f %.2f" % os.getloadavg()
     text = render(results)
     print()
     print("Machine: %s" % ", ".join("%s %s" % kv for kv in results["machine"].items()))
@@ -813,6 +851,8 @@ def main():
     print(text)
     if opts.markdown:
         with open(opts.markdown, "w") as handle:
+            handle.write("Command: `./dev bench %s`\n\n" % " ".join(sys.argv[1:]))
+            handle.write("Machine: %s\n\n" % ", ".join("%s %s" % kv for kv in results["machine"].items()))
             handle.write(render(results, markdown=True))
     return 0
 

@@ -177,7 +177,7 @@ def cmd_run(opts):
         profiler = cProfile.Profile()
     mod = run_module(opts.module, args, profiler, linear=opts.linear)
     report = {k: mod[k] for k in ("wall", "cpu", "children_cpu", "commands")}
-    report["result"] = summarise(mod["result"])
+    report["result"] = mod["result"] if opts.full else summarise(mod["result"])
     if profiler is not None:
         import pstats
 
@@ -200,6 +200,7 @@ def main():
     run.add_argument("module")
     run.add_argument("--args", default="{}")
     run.add_argument("--profile", type=int, default=0)
+    run.add_argument("--full", action="store_true", help="print the module's whole result, as Ansible would receive it")
     run.add_argument("--linear", action="store_true", help="what-if: run commands through linear_run_command")
     opts = parser.parse_args()
     sys.path.insert(0, opts.lib)
