@@ -639,10 +639,8 @@ def _listeners(host, result, processes):
             by_port = True
             chosen.append(sock)
     if by_port:
-        host.note(
-            "listeners matched by port %s only (%s does not show other users' processes without root)"
-            % (sorted(ports), source)
-        )
+        why = "/proc/net/tcp does not name processes" if source != "ss" else "ss names other users' processes only to root"
+        host.note("listeners matched by port %s only (%s)" % (sorted(ports), why))
     result["listeners"] = [
         {"address": s["address"], "port": s["port"], "process": s["process"], "pid": s["pid"]} for s in chosen
     ]
@@ -726,7 +724,10 @@ def collect_sshd(host, config_path=None, sshd_path=None, match=None):
             host.note("OpenSSH server is not installed (no sshd binary in /usr/sbin, /sbin or PATH)")
 
     # provenance: read the files ourselves, following Include the way sshd does
-    walk = cfg.walk_config(walk_path, host.read_text, host.glob)
+    if sshd or host.exists(walk_path):
+        walk = cfg.walk_config(walk_path, host.read_text, host.glob)
+    else:
+        walk = {"entries": [], "files": [], "includes": [], "problems": [], "truncated": False}
     for problem in walk["problems"]:
         host.note("sshd configuration: %s" % problem)
     result["config_files"] = walk["files"]
@@ -741,7 +742,11 @@ def collect_sshd(host, config_path=None, sshd_path=None, match=None):
         if effective:
             result["effective_source"] = "sshd -T"
         else:
-            detail = "; ".join(cfg.parse_sshd_t(res.stderr)["messages"])[:200] or "rc=%s" % res.rc
+            failed = cfg.parse_sshd_t(res.stderr, res.rc)
+            detail = "; ".join(failed["messages"])[:200]
+            if failed["errors"]:
+                detail = "rc=%s, %d configuration error(s), see config_errors" % (res.rc, len(failed["errors"]))
+            detail = detail or "rc=%s" % res.rc
             host.note(
                 "sshd -T failed (%s)%s" % (detail, "" if is_root else ": it needs root to read the host keys")
             )

@@ -215,26 +215,39 @@ def test_non_utf8_bytes_in_config_and_errors():
     assert result["provenance"]["ClientAliveInterval"]["value"] == "0"
 
 
-def test_openssh_not_installed():
-    # no sshd anywhere; dpkg-query's answer captured from the container for a package that is not there
+@pytest.mark.parametrize(
+    "dpkg_answer",
+    [
+        (0, "", ""),  # after dpkg --purge openssh-server (captured, debian11/dpkg_query_not_installed.txt)
+        (1, "", fx("debian12", "dpkg_query_not_installed.txt")),  # a package dpkg never knew (captured)
+    ],
+)
+def test_openssh_not_installed(dpkg_answer):
+    # captured on Debian 11 after dpkg --purge openssh-server: no sshd, no ssh.service, nothing listening
     host = FakeHost(
         commands={
-            PS: (0, "".join(l + "\n" for l in fx("debian12", "ps_idle.txt").splitlines() if "sshd" not in l), ""),
-            SYSTEMCTL: (0, "", "Unit ssh.service could not be found.\n"),
-            DPKG: (1, "", fx("debian12", "dpkg_query_not_installed.txt")),
-            ("ss", "-Hltnp"): (0, "", ""),
+            PS: (0, fx("debian11", "ps_not_installed.txt"), ""),
+            SYSTEMCTL: (0, fx("debian11", "systemctl_show_not_installed.txt"), ""),
+            DPKG: dpkg_answer,
+            ("ss", "-Hltnp"): (0, fx("debian11", "ss_listen_not_installed.txt"), ""),
         },
         files={"/run/systemd/system": ""},
         tools=dict((k, v) for k, v in TOOLS.items() if k != "sshd"),
     )
     result = _sshd.collect_sshd(host)
     assert result["installed"] is False
-    assert result["version"] is None and result["config_valid"] is None
+    assert result["version"] is None and result["package_version"] is None
+    assert result["config_valid"] is None and result["provenance"] == {}
+    assert result["unit"] is None
     assert result["service"]["source"] == "process_table"
     assert result["service"]["active_state"] == "inactive"
     assert result["listeners"] == []
     assert result["preauth_processes"] == 0
-    assert any("not installed" in n for n in result["notes"])
+    assert result["tcp_wrappers"]["honoured"] is None
+    assert result["notes"] == [
+        "no ssh.service or sshd.service unit is loaded: the service state comes from the process table",
+        "OpenSSH server is not installed (no sshd binary in /usr/sbin, /sbin or PATH)",
+    ]
 
 
 def test_sshd_path_that_does_not_exist():
@@ -244,14 +257,22 @@ def test_sshd_path_that_does_not_exist():
 
 
 def test_without_systemd_the_process_table_tells():
-    # no systemd: state not captured as such; the process table is the real one from Debian 12
-    host = debian_host("debian12", systemd=False)
+    # captured from a Debian 12 container started without systemd (sshd run by hand, no /run/systemd/system)
+    host = debian_host("debian12", systemd=False, commands={PS: (0, fx("debian12", "ps_no_systemd.txt"), "")})
     result = _sshd.collect_sshd(host)
     assert SYSTEMCTL not in host.calls
     assert result["unit"] is None
     assert result["service"]["source"] == "process_table"
-    assert (result["service"]["active_state"], result["service"]["main_pid"]) == ("active", 96)
+    assert (result["service"]["active_state"], result["service"]["sub_state"], result["service"]["main_pid"]) == (
+        "active", "running", 9)
+    assert result["startups"] == {"current": 0, "start": 10, "full": 100}
     assert any("systemd is not running" in n for n in result["notes"])
+
+
+def test_without_systemd_and_no_sshd_process():
+    ps = "".join(l + "\n" for l in fx("debian12", "ps_no_systemd.txt").splitlines() if "sshd" not in l)
+    result = _sshd.collect_sshd(debian_host("debian12", systemd=False, commands={PS: (0, ps, "")}))
+    assert (result["service"]["active_state"], result["service"]["main_pid"]) == ("inactive", None)
 
 
 def test_socket_activated_debian13():
