@@ -31,7 +31,7 @@ description:
     authentication, next to MaxStartups' start value.
   - Changes nothing on the host.
 author:
-  - sshdoctor.connreset contributors
+  - sshdoctor.connreset contributors (@sshdoctor)
 extends_documentation_fragment:
   - sshdoctor.connreset.attributes
   - sshdoctor.connreset.attributes.info_module
@@ -343,9 +343,22 @@ settings:
       type: int
       sample: 3
     max_startups:
-      description: MaxStartups as C(start), C(rate) (percent) and C(full); V(null) when unknown.
+      description: MaxStartups split into its three numbers; V(null) when unknown.
       type: dict
       sample: {"start": 10, "rate": 30, "full": 100}
+      contains:
+        start:
+          description: Unauthenticated connections before sshd starts dropping new ones.
+          type: int
+          sample: 10
+        rate:
+          description: The percentage of new connections dropped once RV(settings.max_startups.start) is reached.
+          type: int
+          sample: 30
+        full:
+          description: Unauthenticated connections at which every new one is dropped.
+          type: int
+          sample: 100
     max_sessions:
       description: MaxSessions.
       type: int
@@ -427,7 +440,7 @@ provenance:
       elements: dict
       sample: [{"file": "/etc/ssh/sshd_config", "line": 14, "value": "22"}]
     truncated:
-      description: Whether RV(provenance.overridden) or RV(provenance.match_lines) were cut at RV(limits.max_overridden).
+      description: Whether RV(provenance.overridden) or RV(provenance.match_lines) were cut at the cap given in RV(limits).
       type: bool
       sample: false
   sample:
