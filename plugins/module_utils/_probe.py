@@ -264,6 +264,8 @@ def summarize(samples):
     first_banner = banners[0] if banners else None
     return {
         "outcome": outcome,
+        # connect or banner: where the samples with that outcome stopped (a timeout at "connect" got no SYN-ACK).
+        "stage": next((s.get("stage") for s in samples if s["outcome"] == outcome), None),
         "outcomes": counts,
         "samples_total": total,
         "connected": len(connects),

@@ -269,6 +269,21 @@ def _is_invalid_state_rule(rule):
 
 
 def rule_sshd_not_running(ev):
+    if not ev.reachable:
+        # Only the probe speaks. A RST to the SYN: most often nothing listens; a firewall that
+        # REJECTs with tcp-reset looks the same from here.
+        if ev.probe_share("refused") > 0.5:
+            port = ev.probe.get("port") or 22
+            return finding(
+                "sshd_not_running", "critical", 0.7,
+                "Nothing accepts connections on port %s: sshd is most likely not running "
+                "(a firewall rejecting with tcp-reset looks the same from outside)." % port,
+                [ev.probe_line(), "ansible: %s" % _clip(ev.unreachable_msg or "unreachable")],
+                "On the host's console: systemctl enable --now ssh (sshd on RHEL); then ss -ltnp | grep ':%s '\n"
+                "If sshd runs, look for a REJECT rule: iptables -S | grep -- '--dport %s'; nft list ruleset | grep 'dport %s'"
+                % (port, port, port),
+            )
+        return None
     if not ev.has("sshd"):
         return None
     sshd = ev.section("sshd")
@@ -444,6 +459,20 @@ def _firewall_fix(rule, action):
 
 
 def rule_tcp_wrappers_denied(ev):
+    if not ev.reachable:
+        # Accepted, then closed or reset without a banner and without sshd's MaxStartups notice:
+        # what libwrap does to a denied client (after its name lookups).
+        cut = ev.probe_share("closed_before_banner", "reset_before_banner")
+        if cut <= 0.5:
+            return None
+        return finding(
+            "tcp_wrappers_denied", "critical", 0.6,
+            "Connections are accepted and then closed without a banner: the mark of TCP wrappers (hosts.deny) denying "
+            "the controller; an IPS or a load balancer without a backend does the same.",
+            [ev.probe_line(), "ansible: %s" % _clip(ev.unreachable_msg or "unreachable")],
+            "On the host's console: grep -v '^#' /etc/hosts.deny /etc/hosts.allow; remove or narrow the line that denies "
+            "sshd to your clients, or allow them first in /etc/hosts.allow:\n  sshd: <your networks, e.g. 10.0.0.0/8>",
+        )
     section = ev.section("tcp_wrappers")
     honoured = ev.get("sshd", "tcp_wrappers", "honoured")
     applies = section.get("applies") if section else None
@@ -499,8 +528,12 @@ def rule_host_unreachable(ev):
             "refused": "On the host's console: systemctl status ssh; iptables -S | grep -- '--dport 22'.",
             "banner": "Check the login: ansible -m ping <host> -vvvv (user, key, become, host key).",
         }.get(outcome, "On the host's console: systemctl status ssh; journalctl -u ssh -n 50; cat /etc/hosts.deny.")
-        return finding("host_unreachable", "critical", 0.95 if outcome != "banner" else 0.9, summary, evidence, fix)
-    if outcome in ("timeout", "no_route") and p.get("stage", "connect") in (None, "connect"):
+        # Where the probe points at a more precise cause (nothing listening, a silent close, sshd's notice),
+        # that cause's finding ranks first and this one says only that Ansible could not get in.
+        confidence = {"banner": 0.9, "refused": 0.5, "closed_before_banner": 0.5, "reset_before_banner": 0.5,
+                      "closed_with_message": 0.5}.get(outcome, 0.95)
+        return finding("host_unreachable", "critical", confidence, summary, evidence, fix)
+    if outcome in ("timeout", "no_route") and p.get("stage") in (None, "connect"):
         return finding(
             "host_unreachable", "warning", 0.6,
             "Ansible reached the host, but %s." % what[outcome],
@@ -528,24 +561,30 @@ def rule_maxstartups_throttling(ev):
     hits = ev.journal_hits("maxstartups_throttling")
     ms = ev.setting("max_startups") if isinstance(ev.setting("max_startups"), dict) else {}
     start, rate, full = as_int(ms.get("start"), 10), as_int(ms.get("rate"), 30), as_int(ms.get("full"), 100)
-    preauth = ev.get("sshd", "preauth_processes")
+    # Unauthenticated connections now: sshd's own count in the listener's title, else the process count.
+    startups = ev.get("sshd", "startups") if isinstance(ev.get("sshd", "startups"), dict) else {}
+    preauth = startups.get("current") if isinstance(startups.get("current"), int) else ev.get("sshd", "preauth_processes")
     penalty_hits = ev.journal_hits("source_penalty")
     turned_away = ev.probe_share("closed_with_message") if ev.probe else 0.0
     probe_maxstartups = "maxstartups" in ((ev.probe or {}).get("sshd_messages") or [])
+    # "Not allowed at this time" (9.8+) is MaxStartups or PerSourcePenalties; without the journal
+    # (an unreachable host) source_penalty takes it, and this rule only mentions the possibility.
     probe_ambiguous = "maxstartups_or_penalty" in ((ev.probe or {}).get("sshd_messages") or [])
-    now = turned_away > 0 and (probe_maxstartups or (probe_ambiguous and not penalty_hits))
+    now = turned_away > 0 and (probe_maxstartups or (probe_ambiguous and ev.reachable and not penalty_hits))
+    maybe = turned_away > 0 and probe_ambiguous and not ev.reachable
     busy = isinstance(preauth, int) and start and preauth >= start
-    if not hits and not now and not busy:
+    if not hits and not now and not busy and not maybe:
         return None
-    setting = "MaxStartups %s:%s:%s" % (start, rate, full)
+    setting = "MaxStartups %s:%s:%s" % (start, rate, full) if ev.has("sshd") else "MaxStartups"
     where = ev.provenance("MaxStartups")
     evidence = ev.journal_lines(hits)
-    evidence.append("sshd -T: maxstartups %s:%s:%s (%s)" % (start, rate, full, ("from " + where) if where else "compiled-in default"))
-    if isinstance(preauth, int):
+    if ev.has("sshd"):
+        evidence.append("sshd -T: maxstartups %s:%s:%s (%s)" % (start, rate, full, ("from " + where) if where else "compiled-in default"))
+    if isinstance(preauth, int) and (busy or hits or now):
         evidence.append("ps: %d unauthenticated sshd connection(s) right now" % preauth)
     if ev.probe:
         evidence.append(ev.probe_line())
-    dropped = sum(as_int(info.get("count")) for dummy, info in hits)
+    dropped = _count(hits)
     if now and turned_away >= 0.5:
         severity, confidence = "critical", 0.95
         summary = "sshd is turning new connections away right now (%s reached)." % setting
@@ -555,6 +594,9 @@ def rule_maxstartups_throttling(ev):
     elif now:
         severity, confidence = "warning", 0.75
         summary = "sshd turned some of the controller's connections away (%s)." % setting
+    elif maybe:
+        severity, confidence = "warning", 0.4
+        summary = "sshd says 'Not allowed at this time', which can also mean MaxStartups is full."
     else:
         severity, confidence = "warning", 0.6
         summary = "%d unauthenticated connections are open: sshd starts dropping new ones at %d (%s)." % (preauth, start, setting)
@@ -583,18 +625,21 @@ def rule_source_penalty(ev):
         evidence.append("sshd -T: persourcepenalties %s" % policy)
     if ev.probe:
         evidence.append(ev.probe_line())
+    severity = "warning"
     if hits:
-        summary = "PerSourcePenalties refused connections from penalised addresses (%d journal lines)." % sum(as_int(i.get("count")) for d, i in hits)
+        summary = "PerSourcePenalties refused connections from penalised addresses (%d journal lines)." % _count(hits)
         confidence = 0.9
     else:
         summary = "sshd answers the controller 'Not allowed at this time': its address is probably penalised (PerSourcePenalties)."
         confidence = 0.55
+        if not ev.reachable and ev.probe_share("closed_with_message") > 0.5:
+            severity, confidence = "critical", 0.6
     fix = (
         "Exempt the addresses of your automation and monitoring, which open many connections that do not log in:\n"
         "PerSourcePenaltyExemptList 10.0.0.0/8,192.168.0.0/16\n"
         "(or, to turn the feature off: PerSourcePenalties no) in /etc/ssh/sshd_config.d/, then %s" % _reload(ev)
     )
-    return finding("source_penalty", "warning", confidence, summary, evidence, fix)
+    return finding("source_penalty", severity, confidence, summary, evidence, fix)
 
 
 def rule_oom_kill(ev):

@@ -218,8 +218,13 @@ CASES = [
         {"client": "10.88.0.1", "allowed": False, "file": "/etc/hosts.deny", "line": 1, "rule": "sshd: ALL"}], "notes": []}),
      probe("closed_before_banner"), "tcp_wrappers_denied", "critical"),
     ("wrapper refusals in the journal", healthy(journal=journal(("wrapper_refused", 5))), None, "tcp_wrappers_denied", "critical"),
-    ("unreachable, port refused", None, probe("refused"), "host_unreachable", "critical"),
-    ("reachable, port silent", healthy(), probe("timeout", stage="connect"), "host_unreachable", "warning"),
+    ("unreachable, no answer", None, probe("timeout", stage="connect"), "host_unreachable", "critical"),
+    ("unreachable, no route", None, probe("no_route", stage="connect"), "host_unreachable", "critical"),
+    ("unreachable, port refused", None, probe("refused"), "sshd_not_running", "critical"),
+    ("unreachable, closed without a banner", None, probe("closed_before_banner"), "tcp_wrappers_denied", "critical"),
+    ("unreachable, not allowed at this time", None, probe("closed_with_message", messages=["Not allowed at this time"],
+                                                         sshd_messages=["maxstartups_or_penalty"]),
+     "source_penalty", "critical"),
     ("maxstartups drops", healthy(journal=journal(("maxstartups_drop", 12), ("maxstartups_throttling_begin", 1))),
      probe("banner"), "maxstartups_throttling", "warning"),
     ("maxstartups now", healthy(), probe("closed_with_message", messages=["Exceeded MaxStartups"], sshd_messages=["maxstartups"]),
@@ -404,7 +409,21 @@ def test_unreachable_host_is_diagnosed_from_the_probe_alone():
 def test_unreachable_host_turned_away_by_maxstartups_names_both():
     result = diagnose(None, probe("closed_with_message", messages=["Exceeded MaxStartups"], sshd_messages=["maxstartups"]),
                       reachable=False, unreachable_msg="kex_exchange_identification: Connection closed by remote host")
-    assert causes(result)[:2] == ["host_unreachable", "maxstartups_throttling"]
+    assert causes(result) == ["maxstartups_throttling", "host_unreachable"]
+
+
+def test_unreachable_and_refused_names_the_likely_cause_before_the_symptom():
+    result = diagnose(None, probe("refused"), reachable=False, unreachable_msg="Connection refused")
+    assert causes(result) == ["sshd_not_running", "host_unreachable"]
+    assert top(result)["confidence"] < 0.9  # the probe alone cannot tell a closed port from a tcp-reset REJECT
+    assert "Ansible could not" not in top(result)["summary"]
+
+
+def test_a_reachable_host_behind_a_silent_port_is_a_warning():
+    # Ansible got in another way (a container connection, a jump host), but the controller's SYNs go unanswered.
+    result = diagnose(healthy(), probe("timeout", stage="connect"))
+    assert (top(result)["cause"], top(result)["severity"]) == ("host_unreachable", "warning")
+    assert diagnose(healthy(), probe("timeout", stage="banner"))["findings"][0]["confidence"] == 0.5
 
 
 def test_unreachable_without_probe_still_reports():
