@@ -176,7 +176,11 @@ def plant_oom_kill(lab, host):
     # The container has --memory=192m. An ordinary session from the client; its sshd process is
     # made the OOM killer's choice with oom_score_adj=1000, then a memory hog fills the cgroup.
     lab.client_ssh_detached(host, "sleep 600")
-    pid = wait_for(lambda: lab.sh(host, "pgrep -n -f '^sshd(-session)?: root@notty'", check=False).stdout.strip(), 15)
+
+    def session_pid():
+        return lab.sh(host, "pgrep -n -f '^sshd(-session)?: root@notty'", check=False).stdout.strip()
+
+    pid = wait_for(session_pid, 15)
     if not pid:
         raise PlantError("the client's session process did not appear")
     lab.sh(host, "echo 1000 > /proc/%s/oom_score_adj" % pid)

@@ -335,7 +335,7 @@ def status(_args=None):
     states = {}
     out = podman("ps", "-a", "--filter", "label=" + LABEL, "--format", "{{.Names}} {{.State}}", check=False).stdout
     for line in out.splitlines():
-        name, _, state = line.partition(" ")
+        name, state = (line.split(" ", 1) + [""])[:2]
         states[name] = state
     if not states:
         print("the lab is down")
