@@ -19,10 +19,12 @@ def effective(host, keyword):
 
 def test_reports_the_installed_openssh_version(host, module_result):
     info = module_result("sshd_info")
-    package = host.check_output("dpkg-query -W -f '${Version}' openssh-server")  # e.g. 1:9.2p1-2+deb12u3
-    upstream = package.split(":", 1)[-1].split("-", 1)[0]
+    # `ssh -V` names the portable release (OpenSSH_9.2p1 ...); on Debian 12 `sshd -V`
+    # says only "OpenSSH_9.2", and on Debian 13 the package says 10.0p1 for a 10.0p2 binary.
+    client = host.run("ssh -V").stderr  # OpenSSH_9.2p1 Debian-2+deb12u3, OpenSSL ...
+    release = client.split()[0].split("_", 1)[1].rstrip(",")
     assert info["installed"] is True
-    assert info["version"] == upstream
+    assert info["version"] == release
     assert info["unit"] == "ssh"
 
 
