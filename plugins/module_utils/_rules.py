@@ -404,7 +404,8 @@ def rule_firewall_reject(ev):
         else:
             how, confidence, seen = "silently drops", 0.85, timed_out
         severity = "critical"
-        summary = "A firewall rule %s new SSH connections (%s)." % (how, _clip(rule.get("text") or verdict, 90))
+        summary = "A firewall rule %s new SSH connections%s (%s)." % (
+            how, (" from %s" % rule["src"]) if rule.get("src") else "", _clip(rule.get("text") or verdict, 90))
         if after_accept:
             severity, confidence = "warning", confidence - 0.25
             summary = "A firewall rule %s SSH connections not accepted by an earlier rule (%s)." % (how, _clip(rule.get("text") or verdict, 90))
@@ -728,6 +729,10 @@ def rule_resource_pressure(ev):
     tasks = health.get("sshd_tasks") if isinstance(health.get("sshd_tasks"), dict) else {}
     if isinstance(tasks.get("max"), int) and tasks["max"] > 0 and as_int(tasks.get("current")) >= 0.9 * tasks["max"]:
         strong.append("systemd: sshd's unit runs %s tasks of TasksMax=%s (forks fail at the limit)" % (tasks.get("current"), tasks["max"]))
+    usage = ev.get("firewall", "conntrack", "usage_pct")
+    if isinstance(usage, (int, float)) and usage >= 90:
+        strong.append("conntrack: the table is %.0f%% full (%s of %s): new connections are dropped when it fills" % (
+            usage, ev.get("firewall", "conntrack", "count"), ev.get("firewall", "conntrack", "max")))
     for sig_id, info in ev.journal_hits("resource_pressure"):
         (strong if sig_id in ("fork_failed", "out_of_memory") else weak).extend(ev.journal_lines([(sig_id, info)]))
     load = health.get("load") if isinstance(health.get("load"), dict) else {}
@@ -772,6 +777,8 @@ def rule_idle_timeout(ev):
             interval, count_max, ("from " + where) if where else "compiled-in default"))
     if conntrack is not None:
         evidence.append("conntrack: net.netfilter.nf_conntrack_tcp_timeout_established = %d s" % conntrack)
+        if ev.get("firewall", "conntrack", "tcp_loose") == 0:
+            evidence.append("conntrack: net.netfilter.nf_conntrack_tcp_loose = 0 (a forgotten flow is not picked up again)")
     evidence += [_rule_text(r) for r in invalid_rules]
     evidence += ev.journal_lines(hits)
     if keepalive_off:

@@ -247,6 +247,9 @@ CASES = [
      None, "resource_pressure", "warning"),
     ("disk full", healthy(host_health={"filesystems": [{"mount": "/var/log", "size_kb": 1000, "used_kb": 995, "used_pct": 99}]}),
      None, "resource_pressure", "warning"),
+    ("conntrack table full", healthy(firewall={"rules": [], "conntrack": {"tcp_timeout_established": 432000, "count": 65000,
+                                                                           "max": 65536, "usage_pct": 99.2}}),
+     None, "resource_pressure", "warning"),
     ("TasksMax reached", healthy(host_health={"sshd_tasks": {"current": 100, "max": 100}}), None, "resource_pressure", "warning"),
     ("short conntrack, no keepalive", healthy(sshd=healthy_sshd(settings={"client_alive_interval": 0}),
                                               firewall={"rules": [], "conntrack": {"tcp_timeout_established": 8}}),
@@ -321,6 +324,12 @@ def test_a_reject_of_invalid_packets_is_not_a_firewall_reject():
     evidence = healthy(firewall={"rules": [fw_rule("-A INPUT -m conntrack --ctstate INVALID -j REJECT --reject-with tcp-reset",
                                                    "REJECT", tcp_reset=True)], "conntrack": {"tcp_timeout_established": 432000}})
     assert "firewall_reject" not in causes(diagnose(evidence, probe("banner")))
+
+
+def test_a_reject_for_one_source_says_which():
+    evidence = healthy(firewall={"rules": [fw_rule("-A INPUT -s 10.89.77.200/32 -p tcp --dport 22 -j REJECT --reject-with tcp-reset",
+                                                   "REJECT", tcp_reset=True, src="10.89.77.200/32")]})
+    assert "new SSH connections from 10.89.77.200/32" in top(diagnose(evidence))["summary"]
 
 
 def test_a_reject_after_an_accept_only_warns():
