@@ -22,7 +22,7 @@ description:
     C(packet_corruption), C(host_rebooted), C(host_unreachable), C(tcp_wrappers_denied), C(firewall_reject).
   - A host Ansible could not reach (its evidence task result has C(unreachable)) is diagnosed from its probe alone.
 author:
-  - sshdoctor.connreset contributors
+  - sshdoctor.connreset contributors (@sshdoctor)
 extends_documentation_fragment:
   - sshdoctor.connreset.attributes
 attributes:

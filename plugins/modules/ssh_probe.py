@@ -23,7 +23,7 @@ description:
     M(sshdoctor.connreset.ssh_evidence) so that the probe's own connections are not in the journal it read.
   - Where C(mtr) is installed on the controller, O(mtr=true) adds its C(--report --json) path report.
 author:
-  - sshdoctor.connreset contributors
+  - sshdoctor.connreset contributors (@sshdoctor)
 extends_documentation_fragment:
   - sshdoctor.connreset.attributes
   - sshdoctor.connreset.attributes.info_module
