@@ -184,14 +184,29 @@ def create(lab, host):
         podman("cp", tmp + "/.", host.name + ":/")
 
 
+def wait_for_systemd(host):
+    """The state `systemctl is-system-running --wait` ends in. Right after start, PID 1 may not
+    answer on its bus yet (empty output, "Failed to connect to bus"): ask again until it does."""
+    deadline = time.monotonic() + BOOT_TIMEOUT
+    while True:
+        remaining = max(1, deadline - time.monotonic())
+        result = podman("exec", host.name, "systemctl", "is-system-running", "--wait", check=False,
+                        timeout=remaining)
+        state = result.stdout.strip()
+        if state not in ("", "offline", "unknown"):
+            return state
+        if time.monotonic() > deadline:
+            return state or "no answer from systemd: %s" % result.stderr.strip()[-200:]
+        time.sleep(0.5)
+
+
 def boot(lab, host, attempts=2):
     """Create, start and wait for systemd; a container whose boot hangs is replaced once."""
     for attempt in range(1, attempts + 1):
         try:
             create(lab, host)
             podman("start", host.name)
-            state = podman("exec", host.name, "systemctl", "is-system-running", "--wait", check=False,
-                           timeout=BOOT_TIMEOUT).stdout.strip()
+            state = wait_for_systemd(host)
         except subprocess.TimeoutExpired:
             state = "still booting after %ds" % BOOT_TIMEOUT
         except faults.PlantError as exc:
