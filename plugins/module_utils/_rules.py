@@ -26,6 +26,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import datetime
+import re
 
 SEVERITIES = ("critical", "warning", "info")
 
@@ -56,6 +57,9 @@ NOTHING_FOUND = "No cause of connection resets found in the evidence."
 
 # A conntrack / NAT table that forgets an idle TCP flow sooner than this cannot be
 # bridged by the kernel's TCP keepalive (first probe after 7200 s by default).
+# Client addresses in sshd's lines: "from [10.0.0.5]:4242", "with 10.0.0.5 port 4242", "from 10.0.0.5 (10.0.0.5)".
+_FROM_ADDRESS = r"(?:from|with) \[?([0-9A-Fa-f.:]+?)\]?(?::\d+| port \d+| \()"
+
 SHORT_CONNTRACK_SECONDS = 7200
 # A boot younger than this is worth a mention: sessions open before it were cut.
 REBOOT_WINDOW_SECONDS = 7 * 86400
@@ -156,16 +160,28 @@ class Evidence:
         return sorted(hits, key=lambda item: (-as_int(item[1].get("count")), item[0]))
 
     def journal_lines(self, hits):
+        """One evidence line per signature: ``SOURCE: ID xN (first .. last): newest sample``."""
         source = self.get("journal", "source") or "journal"
         lines = []
         for sig_id, info in hits:
+            count = as_int(info.get("count"))
             when = ""
-            if info.get("first_seen") or info.get("last_seen"):
-                when = ", %s .. %s" % (info.get("first_seen") or "?", info.get("last_seen") or "?")
+            if count > 1 and (info.get("first_seen") or info.get("last_seen")):
+                when = " (%s .. %s)" % (info.get("first_seen") or "?", info.get("last_seen") or "?")
             samples = info.get("samples") or []
             sample = (": %s" % _clip(samples[-1])) if samples else ""
-            lines.append("%s: %s x%d%s%s" % (source, sig_id, as_int(info.get("count")), when, sample))
+            lines.append("%s: %s x%d%s%s" % (source, sig_id, count, when, sample))
         return lines
+
+    def sample_values(self, hits, pattern):
+        """Distinct first groups of ``pattern`` in the hits' samples, in the order seen."""
+        values = []
+        for dummy, info in hits:
+            for sample in info.get("samples") or []:
+                match = re.search(pattern, str(sample))
+                if match and match.group(1) not in values:
+                    values.append(match.group(1))
+        return values
 
     def unit_events(self, *kinds):
         events = self.get("journal", "unit_events")
@@ -349,9 +365,11 @@ def rule_sshd_config_invalid(ev):
             ": the running sshd keeps its old settings, but the next restart or reboot leaves the host without SSH."
             if running else "; sshd cannot start with it."
         )
-        fix = "Correct or remove %s, then check before any restart: %s\n" % (
-            ("the line at " + located[0]) if len(located) == 1 else "the lines sshd -t names", _reload(ev))
-        fix += "\n".join("  %s" % line for line in located[:5]) or "  run: sshd -t   (it prints the file and line)"
+        if len(located) == 1:
+            fix = "Correct or remove %s, then check before any restart: %s" % (located[0], _reload(ev))
+        else:
+            fix = "Correct or remove the lines sshd -t names, then check before any restart: %s\n" % _reload(ev)
+            fix += "\n".join("  %s" % line for line in located[:5]) or "  run: sshd -t   (it prints the file and line)"
         return finding(
             "sshd_config_invalid", "critical", 0.98, summary,
             ["sshd -t: %s" % line for line in located] or ["sshd -t: the configuration does not load"],
@@ -585,13 +603,17 @@ def rule_maxstartups_throttling(ev):
         evidence.append("ps: %d unauthenticated sshd connection(s) right now" % preauth)
     if ev.probe:
         evidence.append(ev.probe_line())
-    dropped = _count(hits)
+    # sshd counts what it did not log: "exited MaxStartups throttling after 00:00:12, 14 connections dropped".
+    reported = [as_int(n) for n in ev.sample_values(hits, r"(\d+) connections dropped")]
+    dropped = max([_count(ev.journal_hits(ids=("maxstartups_drop",)))] + reported)
+    sources = ev.sample_values(ev.journal_hits(ids=("maxstartups_drop",)), _FROM_ADDRESS)
     if now and turned_away >= 0.5:
         severity, confidence = "critical", 0.95
         summary = "sshd is turning new connections away right now (%s reached)." % setting
     elif hits:
         severity, confidence = "warning", 0.9 if not now else 0.95
-        summary = "sshd dropped unauthenticated connections past %s (%d journal lines)." % (setting, dropped)
+        summary = "sshd dropped %s unauthenticated connection(s)%s past %s." % (
+            dropped or "some", (" from " + ", ".join(sources[:3])) if sources else "", setting)
     elif now:
         severity, confidence = "warning", 0.75
         summary = "sshd turned some of the controller's connections away (%s)." % setting
@@ -628,7 +650,12 @@ def rule_source_penalty(ev):
         evidence.append(ev.probe_line())
     severity = "warning"
     if hits:
-        summary = "PerSourcePenalties refused connections from penalised addresses (%d journal lines)." % _count(hits)
+        addresses = ev.sample_values(hits, _FROM_ADDRESS) + ev.sample_values(hits, r"(?:new|activating) (\S+?)/\d+ ")
+        reasons = ev.sample_values(hits, r"penalty: (.+?)(?: \[|$)")
+        summary = "PerSourcePenalties refused %d connection(s)%s%s." % (
+            _count(ev.journal_hits(ids=("penalty_drop",))) or _count(hits),
+            (" from " + ", ".join(addresses[:3])) if addresses else "",
+            (" (%s)" % "; ".join(reasons[:2])) if reasons else "")
         confidence = 0.9
     else:
         summary = "sshd answers the controller 'Not allowed at this time': its address is probably penalised (PerSourcePenalties)."
@@ -822,8 +849,11 @@ def rule_idle_timeout(ev):
 
 
 def rule_sshd_restarted(ev):
+    # systemd logs "Control process exited" (ExecStartPre, ExecReload: a failed sshd -t) with the same
+    # MESSAGE_ID as "Main process exited"; only the main process is the listener.
     crashes = ev.unit_events("main_process_killed", "restart_scheduled", "start_limit_hit") + [
-        e for e in ev.unit_events("main_process_exited", "failed_result") if e.get("result") != "oom-kill"]
+        e for e in ev.unit_events("main_process_exited", "failed_result")
+        if e.get("result") != "oom-kill" and "Control process" not in (e.get("message") or "")]
     stops = ev.unit_events("stopped")
     restarts = as_int(ev.get("sshd", "service", "n_restarts"))
     hits = ev.journal_hits("sshd_restarted", background=False)
@@ -845,22 +875,39 @@ def rule_sshd_restarted(ev):
                    % max(len(stops), _count(hits)), evidence, fix)
 
 
+# The sshd_config keyword that widens what each kind of mismatch is about.
+_MISMATCH_KEYWORD = {"kex_no_match": "KexAlgorithms", "hostkey_no_match": "HostKeyAlgorithms", "cipher_no_match": "Ciphers",
+                     "mac_no_match": "MACs", "compression_no_match": "Compression"}
+
+
+def _offered(sample):
+    """The first real algorithm of "Their offer: a,b,c" (not the ext-info / kex-strict markers), or None."""
+    if "Their offer:" not in sample:
+        return None
+    for name in sample.split("Their offer:", 1)[1].strip().split(" ")[0].split(","):
+        if name and not name.startswith(("ext-info-", "kex-strict-")):
+            return name
+    return None
+
+
 def rule_protocol_mismatch(ev):
     hits = ev.journal_hits("protocol_mismatch", background=False)
     if not hits:
         return None
+    clients = ev.sample_values(hits, _FROM_ADDRESS)
+    lines = []
+    for sig_id, info in hits:
+        keyword = _MISMATCH_KEYWORD.get(sig_id)
+        offer = next((o for o in (_offered(str(x)) for x in info.get("samples") or []) if o), None)
+        if keyword and keyword != "Compression":
+            lines.append("%s +%s" % (keyword, offer or "<algorithm from 'Their offer'>"))
     hits += ev.journal_hits(ids=("banner_invalid",))
-    offer = None
-    for dummy, info in hits:
-        for sample in info.get("samples") or []:
-            if "Their offer:" in str(sample):
-                offer = str(sample).split("Their offer:", 1)[1].strip().split(",")[0].split(" ")[0]
-                break
-    fix = ("Upgrade the clients named in the samples: they offer only algorithms this sshd no longer accepts.\n"
-           "If one cannot be upgraded, add its algorithm to sshd for everyone (weaker), e.g. in /etc/ssh/sshd_config.d/:\n"
-           "%s\nthen %s" % (("KexAlgorithms +%s" % offer) if offer else "KexAlgorithms +<algorithm from 'Their offer'>", _reload(ev)))
+    fix = ("Upgrade the clients named in the evidence: they offer only algorithms this sshd no longer accepts.\n"
+           "If one cannot be upgraded, add what it offers to sshd for everyone (weaker), in /etc/ssh/sshd_config.d/:\n"
+           "%s\nthen %s" % ("\n".join(lines) or "KexAlgorithms +<algorithm from 'Their offer'>", _reload(ev)))
     return finding("protocol_mismatch", "warning", 0.85,
-                   "Clients and sshd share no algorithm, so sshd closes their connections during key exchange.",
+                   "Clients%s and sshd share no algorithm, so sshd closes their connections during key exchange." % (
+                       (" (%s)" % ", ".join(clients[:3])) if clients else ""),
                    ev.journal_lines(hits), fix)
 
 

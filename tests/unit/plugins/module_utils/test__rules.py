@@ -360,8 +360,18 @@ def test_config_invalid_lists_file_and_line():
         {"file": "/etc/ssh/sshd_config.d/50-broken.conf", "line": 3, "message": "Bad configuration option: Nope"}]))
     item = top(diagnose(evidence))
     assert item["evidence"] == ["sshd -t: /etc/ssh/sshd_config.d/50-broken.conf line 3: Bad configuration option: Nope"]
+    assert item["fix"] == ("Correct or remove /etc/ssh/sshd_config.d/50-broken.conf line 3: Bad configuration option: Nope, "
+                           "then check before any restart: sshd -t && systemctl reload ssh")
     assert "next restart" in item["summary"]
     assert "sshd -t && systemctl reload ssh" in item["fix"]
+
+
+def test_a_failed_reload_is_not_a_crash_of_sshd():
+    # Captured on Debian 11: the reload's sshd -t failed; the listener went on running.
+    evidence = healthy(journal=journal(unit_events=[
+        {"time": iso(300), "event": "main_process_exited", "message": "ssh.service: Control process exited, code=exited, status=255/EXCEPTION",
+         "message_id": "98e322203f7a4ed290d09fe03c09fe15", "exit_code": "exited", "exit_status": "255"}]))
+    assert "sshd_restarted" not in causes(diagnose(evidence))
 
 
 def test_maxstartups_advice_respects_last_value_wins():
@@ -373,7 +383,7 @@ def test_maxstartups_advice_respects_last_value_wins():
     assert "MaxStartups 100:50:200\n" in item["fix"]
     assert "LAST value" in item["fix"] and "/etc/ssh/sshd_config.d/10-ms.conf line 1" in item["fix"]
     assert item["automated_fix"]["vars"] == {"sshd_hardening_max_startups": "100:50:200"}
-    assert item["evidence"][0].startswith("journald: maxstartups_drop x12, ")
+    assert item["evidence"][0].startswith("journald: maxstartups_drop x12 (")
 
 
 def test_not_allowed_with_penalty_lines_is_a_penalty_not_maxstartups():
@@ -388,6 +398,46 @@ def test_not_allowed_without_journal_lines_is_called_a_likely_penalty():
     result = diagnose(healthy(sshd=healthy_sshd(version_info=[10, 0])),
                       probe("closed_with_message", messages=["Not allowed at this time"], sshd_messages=["maxstartups_or_penalty"]))
     assert "source_penalty" in causes(result)
+
+
+# Lines as the Debian containers logged them (the fault lab's clients at 10.89.77.200).
+REAL_SAMPLES = {
+    "maxstartups_drop": "2026-11-25T08:14:37.545827+0000 lab-maxstartups sshd[36]: drop connection #4 from "
+                        "[10.89.77.200]:39126 on [10.89.77.12]:22 past MaxStartups",
+    "maxstartups_throttling_end": "2026-11-25T08:14:50.151361+0000 lab-maxstartups sshd[36]: exited MaxStartups throttling "
+                                  "after 00:00:12, 14 connections dropped",
+    "penalty_drop": "2026-11-25T08:14:36.828597+00:00 lab-penalty sshd[57]: drop connection #0 from [10.89.77.200]:37238 on "
+                    "[10.89.77.13]:22 penalty: connections without attempting authentication",
+    "kex_no_match": "2026-11-25T08:15:05.591922+0000 lab-kex-mismatch sshd[97]: Unable to negotiate with 10.89.77.200 port 46948: "
+                    "no matching key exchange method found. Their offer: diffie-hellman-group1-sha1,ext-info-c,"
+                    "kex-strict-c-v00@openssh.com [preauth]",
+    "cipher_no_match": "2026-11-25T08:14:40.121846+0000 lab-kex-mismatch sshd[53]: Unable to negotiate with 10.89.77.200 port 40200: "
+                       "no matching cipher found. Their offer: 3des-cbc [preauth]",
+}
+
+
+def real_journal(*hits):
+    section = journal(*hits)
+    for sig_id, info in section["signatures"].items():
+        info["samples"] = [REAL_SAMPLES[sig_id]]
+    return section
+
+
+def test_maxstartups_counts_what_sshd_says_it_dropped_and_names_the_source():
+    item = top(diagnose(healthy(journal=real_journal(("maxstartups_drop", 1), ("maxstartups_throttling_end", 1)))))
+    assert item["summary"] == "sshd dropped 14 unauthenticated connection(s) from 10.89.77.200 past MaxStartups 10:30:100."
+
+
+def test_penalty_names_the_address_and_the_reason():
+    item = top(diagnose(healthy(journal=real_journal(("penalty_drop", 7)))))
+    assert item["summary"] == ("PerSourcePenalties refused 7 connection(s) from 10.89.77.200 "
+                               "(connections without attempting authentication).")
+
+
+def test_protocol_mismatch_widens_each_list_with_what_the_client_offers():
+    item = top(diagnose(healthy(journal=real_journal(("kex_no_match", 13), ("cipher_no_match", 1)))))
+    assert "Clients (10.89.77.200) and sshd" in item["summary"]
+    assert "KexAlgorithms +diffie-hellman-group1-sha1\nCiphers +3des-cbc\n" in item["fix"]
 
 
 def test_protocol_mismatch_suggests_the_offered_algorithm():
