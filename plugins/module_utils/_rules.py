@@ -26,6 +26,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import datetime
+import ipaddress
 import re
 
 SEVERITIES = ("critical", "warning", "info")
@@ -265,6 +266,32 @@ def finding(cause, severity, confidence, summary, evidence, fix, automated_fix=N
         "fix": fix,
         "automated_fix": automated_fix,
     }
+
+
+def hardening_fix(**settings):
+    """The sshd_hardening role with only ``settings`` managed (the role leaves null / [] keywords alone)."""
+    variables = {
+        "sshd_hardening_client_alive_interval": None,
+        "sshd_hardening_client_alive_count_max": None,
+        "sshd_hardening_max_startups": None,
+        "sshd_hardening_max_sessions": None,
+        "sshd_hardening_per_source_penalty_exempt_list": [],
+    }
+    for name, value in settings.items():
+        variables["sshd_hardening_" + name] = value
+    return {"role": HARDENING_ROLE, "vars": variables}
+
+
+# Networks an operator's own automation lives in: RFC 1918, shared address space, IPv6 ULA.
+_PRIVATE_NETWORKS = tuple(ipaddress.ip_network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "fc00::/7"))
+
+
+def _private(address):
+    try:
+        ip = ipaddress.ip_address(address.split("%")[0])
+    except ValueError:
+        return False
+    return any(ip.version == net.version and ip in net for net in _PRIVATE_NETWORKS)
 
 
 def _reload(ev):
@@ -632,8 +659,7 @@ def rule_maxstartups_throttling(ev):
         "A shorter LoginGraceTime (e.g. LoginGraceTime 30) frees the slots sooner."
         % (new, new, (" (it is set now in %s)" % where) if where else "", _reload(ev))
     )
-    return finding("maxstartups_throttling", severity, confidence, summary, evidence, fix,
-                   {"role": HARDENING_ROLE, "vars": {"sshd_hardening_max_startups": new}})
+    return finding("maxstartups_throttling", severity, confidence, summary, evidence, fix, hardening_fix(max_startups=new))
 
 
 def rule_source_penalty(ev):
@@ -649,6 +675,7 @@ def rule_source_penalty(ev):
     if ev.probe:
         evidence.append(ev.probe_line())
     severity = "warning"
+    addresses = []
     if hits:
         addresses = ev.sample_values(hits, _FROM_ADDRESS) + ev.sample_values(hits, r"(?:new|activating) (\S+?)/\d+ ")
         reasons = ev.sample_values(hits, r"penalty: (.+?)(?: \[|$)")
@@ -667,7 +694,13 @@ def rule_source_penalty(ev):
         "PerSourcePenaltyExemptList 10.0.0.0/8,192.168.0.0/16\n"
         "(or, to turn the feature off: PerSourcePenalties no) in /etc/ssh/sshd_config.d/, then %s" % _reload(ev)
     )
-    return finding("source_penalty", severity, confidence, summary, evidence, fix)
+    # Penalised addresses on private networks are most likely your own automation; public ones may be
+    # attackers the penalty is right to slow down, so they are never exempted automatically.
+    exempt = [a for a in addresses if _private(a)]
+    if exempt:
+        fix = fix.replace("PerSourcePenaltyExemptList 10.0.0.0/8,192.168.0.0/16", "PerSourcePenaltyExemptList " + ",".join(exempt), 1)
+    return finding("source_penalty", severity, confidence, summary, evidence, fix,
+                   hardening_fix(per_source_penalty_exempt_list=exempt) if exempt else None)
 
 
 def rule_oom_kill(ev):
@@ -844,8 +877,7 @@ def rule_idle_timeout(ev):
         fix += ("\nOr give idle flows longer in conntrack: "
                 "sysctl -w net.netfilter.nf_conntrack_tcp_timeout_established=432000 (persist it in /etc/sysctl.d/).")
     return finding("idle_timeout", severity, confidence, summary, evidence, fix,
-                   {"role": HARDENING_ROLE, "vars": {"sshd_hardening_client_alive_interval": new_interval,
-                                                     "sshd_hardening_client_alive_count_max": 3}})
+                   hardening_fix(client_alive_interval=new_interval, client_alive_count_max=3))
 
 
 def rule_sshd_restarted(ev):

@@ -302,8 +302,11 @@ def test_idle_timeout_fix_fits_inside_the_conntrack_timeout():
     assert "8 s" in item["summary"]
     assert "ClientAliveInterval 4\n" in item["fix"]
     assert "/etc/ssh/sshd_config line 40" in item["fix"]
-    assert item["automated_fix"] == {"role": "sshdoctor.connreset.sshd_hardening",
-                                     "vars": {"sshd_hardening_client_alive_interval": 4, "sshd_hardening_client_alive_count_max": 3}}
+    # Only the keepalive keywords are managed: the role leaves null / [] keywords alone.
+    assert item["automated_fix"] == {"role": "sshdoctor.connreset.sshd_hardening", "vars": {
+        "sshd_hardening_client_alive_interval": 4, "sshd_hardening_client_alive_count_max": 3,
+        "sshd_hardening_max_startups": None, "sshd_hardening_max_sessions": None,
+        "sshd_hardening_per_source_penalty_exempt_list": []}}
     assert any("conntrack: net.netfilter.nf_conntrack_tcp_timeout_established = 8 s" == line for line in item["evidence"])
 
 
@@ -382,7 +385,8 @@ def test_maxstartups_advice_respects_last_value_wins():
     assert "MaxStartups 3:50:6" in item["summary"]
     assert "MaxStartups 100:50:200\n" in item["fix"]
     assert "LAST value" in item["fix"] and "/etc/ssh/sshd_config.d/10-ms.conf line 1" in item["fix"]
-    assert item["automated_fix"]["vars"] == {"sshd_hardening_max_startups": "100:50:200"}
+    assert item["automated_fix"]["vars"]["sshd_hardening_max_startups"] == "100:50:200"
+    assert item["automated_fix"]["vars"]["sshd_hardening_client_alive_interval"] is None
     assert item["evidence"][0].startswith("journald: maxstartups_drop x12 (")
 
 
@@ -432,6 +436,17 @@ def test_penalty_names_the_address_and_the_reason():
     item = top(diagnose(healthy(journal=real_journal(("penalty_drop", 7)))))
     assert item["summary"] == ("PerSourcePenalties refused 7 connection(s) from 10.89.77.200 "
                                "(connections without attempting authentication).")
+    # A private address is most likely the operator's own automation: exempting it can be automated.
+    assert "PerSourcePenaltyExemptList 10.89.77.200\n" in item["fix"]
+    assert item["automated_fix"]["vars"]["sshd_hardening_per_source_penalty_exempt_list"] == ["10.89.77.200"]
+
+
+def test_public_penalised_addresses_are_never_exempted_automatically():
+    section = real_journal(("penalty_drop", 7))
+    section["signatures"]["penalty_drop"]["samples"] = [REAL_SAMPLES["penalty_drop"].replace("10.89.77.200", "203.0.113.9")]
+    item = top(diagnose(healthy(journal=section)))
+    assert item["automated_fix"] is None
+    assert "203.0.113.9" not in item["fix"]
 
 
 def test_protocol_mismatch_widens_each_list_with_what_the_client_offers():
