@@ -39,7 +39,7 @@ BOOT_TIMEOUT = 60
 CONTAINER_DROPIN = "[Unit]\nConditionVirtualization=!container\n"
 SKIPPED_UNITS = ("systemd-ask-password-console.path", "systemd-ask-password-wall.path")
 SSH_OPTIONS = ["-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR",
-               "-o", "BatchMode=yes", "-o", "ConnectTimeout=8"]
+               "-o", "BatchMode=yes", "-o", "ConnectTimeout=8", "-o", "IdentitiesOnly=yes"]
 
 START = time.monotonic()
 
@@ -227,7 +227,7 @@ def write_inventory(lab, proofs, reachable):
         "  vars:",
         "    ansible_user: root",
         "    ansible_ssh_private_key_file: %s" % json.dumps(lab.key),
-        "    ansible_ssh_common_args: -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null",
+        "    ansible_ssh_common_args: -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o IdentitiesOnly=yes",
         "    ansible_python_interpreter: /usr/bin/python3",
         "  children:",
     ]
