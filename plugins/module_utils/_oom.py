@@ -30,7 +30,6 @@ __metaclass__ = type
 
 import re
 import time
-from collections import deque
 
 from ansible_collections.sshdoctor.connreset.plugins.module_utils._signatures import (
     OOM_FIGURE,
@@ -266,7 +265,7 @@ def collect_oom(host, max_events=DEFAULT_MAX_EVENTS, previous_boot=True):
         result["sources"].append({"boot": 0, "source": "dmesg"})
         if container:
             notes.append("running in a container (%s): dmesg shows the host kernel's ring buffer, so events can "
-                          "belong to the host or other containers and pids are the host's" % container)
+                         "belong to the host or other containers and pids are the host's" % container)
 
     journal_boots = [-1] if previous_boot else []
     if result["source"] is None:

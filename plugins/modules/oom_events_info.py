@@ -22,7 +22,7 @@ description:
   - Victims named C(sshd), C(sshd-session) or C(sshd-auth) are flagged; a killed per-connection process is a
     connection reset for its client.
 author:
-  - sshdoctor.connreset contributors
+  - sshdoctor.connreset contributors (@sshdoctor)
 extends_documentation_fragment:
   - sshdoctor.connreset.attributes
   - sshdoctor.connreset.attributes.info_module

@@ -24,7 +24,7 @@ description:
   - Reading a big journal is bounded by O(max_lines) (the newest lines are kept); RV(truncated) says when a cap
     was reached.
 author:
-  - sshdoctor.connreset contributors
+  - sshdoctor.connreset contributors (@sshdoctor)
 extends_documentation_fragment:
   - sshdoctor.connreset.attributes
   - sshdoctor.connreset.attributes.info_module

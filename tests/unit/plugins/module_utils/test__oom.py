@@ -206,8 +206,8 @@ def test_previous_boot_events_come_first_and_the_cap_keeps_the_newest():
         tools={"dmesg": "/usr/bin/dmesg", "journalctl": "/usr/bin/journalctl"},
     )
     full = O.collect_oom(host)
-    assert [(e["boot"], e["name"]) for e in full["events"]] == [(-1, "sshd"), (-1, "python3"), (0, "sshd"),
-                                                               (0, "python3")]
+    expected = [(-1, "sshd"), (-1, "python3"), (0, "sshd"), (0, "python3")]
+    assert [(e["boot"], e["name"]) for e in full["events"]] == expected
     assert full["sshd_victims"] == 2 and full["truncated"] is False
     capped = O.collect_oom(host, max_events=1)
     assert [(e["boot"], e["name"]) for e in capped["events"]] == [(0, "python3")]
