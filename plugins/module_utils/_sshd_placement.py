@@ -791,7 +791,7 @@ def apply_placement(host, writer, settings, main_path="/etc/ssh/sshd_config",
         "changed": False, "mode": None, "target": None, "version": None, "version_info": None,
         "config_valid_before": None, "config_errors": [], "files": [], "backups": [],
         "conflicts": [], "commented_out": [], "shadowed": [], "match_overrides": [],
-        "skipped": [], "settings": {}, "effective_before": {}, "effective_after": {},
+        "unsupported": [], "settings": {}, "effective_before": {}, "effective_after": {},
         "listeners_changed": False, "verify": None, "service": {}, "diff": [], "notes": [],
     }
 
@@ -810,7 +810,7 @@ def apply_placement(host, writer, settings, main_path="/etc/ssh/sshd_config",
     result["version"], result["version_info"] = parse_version(version_run.stdout + "\n" + version_run.stderr)
 
     rendered, errors, skipped = validate_settings(settings, result["version_info"])
-    result["skipped"] = skipped
+    result["unsupported"] = skipped
     result["settings"] = rendered
     if errors:
         return finish("invalid settings: " + "; ".join(errors))

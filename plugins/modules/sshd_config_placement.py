@@ -45,7 +45,7 @@ options:
       - Keyword to value. A null value leaves the keyword unmanaged.
       - C(MaxStartups) is C(N) or C(start:rate:full) and is written as the full triple (C(N) as C(N:30:N), which is
         what sshd reads C(N) as unless an earlier line set another rate).
-      - C(PerSourcePenaltyExemptList) is a list of addresses or networks; it is skipped (see RV(skipped)) on OpenSSH
+      - C(PerSourcePenaltyExemptList) is a list of addresses or networks; it is skipped (see RV(unsupported)) on OpenSSH
         older than 9.8.
     type: dict
     required: true
@@ -135,7 +135,7 @@ settings:
   returned: always
   type: dict
   sample: {"ClientAliveInterval": "60", "MaxStartups": "10:30:100"}
-skipped:
+unsupported:
   description: Keywords left out because this sshd does not know them.
   returned: always
   type: list
@@ -252,6 +252,13 @@ def main():
         sshd_binary=params["sshd_binary"],
         check_mode=module.check_mode,
     )
+    for item in result["match_overrides"]:
+        module.warn(
+            "%s line %d sets %s %s inside 'Match %s': connections matching it do not get the managed value"
+            % (item["file"], item["line"], item["keyword"], item["value"], item["match"])
+        )
+    for item in result["unsupported"]:
+        module.warn("%s left unmanaged: %s (this sshd is %s)" % (item["keyword"], item["reason"], result["version"]))
     diff = result.pop("diff")
     if module._diff:
         result["diff"] = diff

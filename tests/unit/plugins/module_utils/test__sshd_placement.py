@@ -78,9 +78,9 @@ def test_parse_time(text, seconds):
 @pytest.mark.parametrize(
     "fixture, version, info",
     [
-        ("debian11/sshd_V.txt", "8.4p1", [8, 4]),
-        ("debian12/sshd_V.txt", "9.2", [9, 2]),
-        ("debian13/sshd_V.txt", "10.0p2", [10, 0]),
+        ("debian11/sshd_placement/sshd_V.txt", "8.4p1", [8, 4]),
+        ("debian12/sshd_placement/sshd_V.txt", "9.2", [9, 2]),
+        ("debian13/sshd_placement/sshd_V.txt", "10.0p2", [10, 0]),
     ],
 )
 def test_parse_version_from_captured_sshd_V(fixture, version, info):
@@ -405,7 +405,7 @@ class SshdHost(FakeHost):
         argv = tuple(argv)
         self.calls.append(argv)
         if argv == ("/usr/sbin/sshd", "-V"):
-            return CommandResult(0, read_fixture("debian12/sshd_V.txt"), "")
+            return CommandResult(0, read_fixture("debian12/sshd_placement/sshd_V.txt"), "")
         if argv[:2] == ("/usr/sbin/sshd", "-t"):
             return CommandResult(*self.test_results.pop(0))
         if argv[:2] == ("/usr/sbin/sshd", "-T"):
@@ -519,3 +519,10 @@ def test_arbitrary_text_never_raises(main, dropin, comment):
     sp.parse_systemctl_show(main)
     result = plan(files, comment_out_conflicts=comment)
     assert isinstance(result["new_files"], dict)
+
+
+def test_result_keys_avoid_names_ansible_reserves():
+    # A 'skipped' key once made Ansible ignore changed_when on this module's task.
+    host = SshdHost({MAIN: DEB12}, [(0, "", "")], [STOCK_T])
+    result, _failure = sp.apply_placement(host, FakeWriter(host), {"ClientAliveInterval": 60}, check_mode=True)
+    assert not set(result) & {"skipped", "failed", "msg", "results", "invocation", "ansible_facts", "warnings"}
