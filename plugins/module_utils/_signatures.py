@@ -16,9 +16,9 @@ tests/unit/fixtures.
 
 ``classify(line)`` returns a signature id or None. It is built for volume (a
 journal of a million lines): for a line with a ``name[pid]: `` prefix, or a bare
-message, it looks only at the message's first word and rejects most lines with
-one dict lookup; only lines whose first word can start a signature pay for a
-substring test and a regex. Lines of other shapes (kernel lines, continuation
+message, it looks only at the message's first word and the character after it
+(``"Connection r"``) and rejects most lines with one dict lookup; only lines whose
+start can begin a signature pay for a prefix test, a substring test and a regex. Lines of other shapes (kernel lines, continuation
 lines, lines with a path first) take a slower path that tries every signature.
 ``classify_slow(line)`` is that exhaustive path on its own; the unit tests check
 that both agree on real output.
@@ -53,7 +53,7 @@ CAUSES = (
 )
 
 # Syslog level prefixes sshd puts before error and fatal messages (no signature starts with them).
-_LEVEL_WORDS = ("error:", "fatal:")
+_LEVEL_WORDS = frozenset(("error:", "fatal:"))
 
 # "[preauth]" / "[postauth]" tail that sshd's unprivileged child adds.
 _TAIL = r"(?: \[(?:preauth|postauth)\])?\s*$"
@@ -98,11 +98,11 @@ SIGNATURES = (
       "sshd started refusing unauthenticated connections past MaxStartups start:rate"),
     # 8.4 to 9.7, periodic while throttling (sshd.c).
     S("maxstartups_throttling_ongoing", "maxstartups_throttling", "in MaxStartups throttling for",
-      r"in MaxStartups throttling for (?P<duration>[\d:]+), (?P<dropped>\d+) connections dropped", ("in MaxStartups throttling for ",),
+      r"in MaxStartups throttling for (?P<duration>[^,]+), (?P<dropped>\d+) connections dropped", ("in MaxStartups throttling for ",),
       "sshd still throttling past MaxStartups"),
     # 8.4 to 9.7 (sshd.c); verified 9.2: "exited MaxStartups throttling after 00:01:11, 8 connections dropped".
     S("maxstartups_throttling_end", "maxstartups_throttling", "exited MaxStartups throttling",
-      r"exited MaxStartups throttling after (?P<duration>[\d:]+), (?P<dropped>\d+) connections dropped", ("exited MaxStartups throttling",),
+      r"exited MaxStartups throttling after (?P<duration>[^,]+), (?P<dropped>\d+) connections dropped", ("exited MaxStartups throttling",),
       "sshd stopped throttling; says how many connections it dropped"),
     # "drop connection #N from [IP]:P on [IP]:P past MaxStartups" 8.2-9.7 (INFO from 8.4, VERBOSE in 8.2/8.3);
     # "... past Maxstartups" 9.8; "... Maxstartups" 10.0+. Verified 9.2 and 10.0.
@@ -274,29 +274,45 @@ if len(BY_ID) != len(SIGNATURES):  # pragma: no cover - a catalogue bug, caught 
     raise ValueError("duplicate signature id")
 
 
-def _first_word(prefix):
-    return prefix.split(" ", 1)[0]
+# Prefixes whose second word varies (or that are a level word or a path): dispatched on the first
+# word alone, after a miss on the two-part key below.
+_LOOSE_PREFIXES = ("/", "error: ", "fatal: ", "kex_exchange_identification: ", "ssh_exchange_identification: ",
+                   "ssh_dispatch_run_fatal: ", "Disconnecting: ", "fork: ", "srclimit_penalise: ")
+
+
+def _key(prefix):
+    """The dispatch key of a prefix: its first word, a space and the next character ("Connection r")."""
+    word, sep, rest = prefix.partition(" ")
+    if not sep or not rest or prefix.startswith(_LOOSE_PREFIXES):
+        return None
+    return word + " " + rest[0]
 
 
 def _build_dispatch(signatures):
-    """first word -> ((prefix, (sig, ...)), ...), in catalogue order."""
-    table = {}
+    """(key -> entries, first word -> entries, path entries); an entry is (prefix, literal or None, sig)."""
+    keyed, loose, paths = {}, {}, []
     for sig in signatures:
         for prefix in sig.prefixes:
-            groups = table.setdefault(_first_word(prefix), [])
-            for group_prefix, sigs in groups:
-                if group_prefix == prefix:
-                    sigs.append(sig)
-                    break
+            entry = (prefix, None if sig.literal in prefix else sig.literal, sig)
+            if prefix == "/":
+                paths.append((sig.literal, sig))
+                continue
+            key = _key(prefix)
+            if key is None:
+                loose.setdefault(prefix.split(" ", 1)[0], []).append(entry)
             else:
-                groups.append((prefix, [sig]))
-    return dict((word, tuple((prefix, tuple(sigs)) for prefix, sigs in groups)) for word, groups in table.items())
+                keyed.setdefault(key, []).append(entry)
+    return (dict((k, tuple(v)) for k, v in keyed.items()), dict((k, tuple(v)) for k, v in loose.items()),
+            tuple(paths))
 
 
-_FIRST = _build_dispatch(SIGNATURES)
-_PATH_SIGNATURES = _FIRST.pop("/")[0][1]
-for _word in _LEVEL_WORDS:
-    _FIRST.setdefault(_word, ())
+_KEYED, _LOOSE, _PATH_ENTRIES = _build_dispatch(SIGNATURES)
+# A loose word followed by any ASCII character dispatches to _loose(). (Followed by a non-ASCII
+# character, it is not looked at: no signature continues that way.)
+_LOOSE_MARK = ()
+for _word in list(_LOOSE) + list(_LEVEL_WORDS):
+    for _code in range(0, 128):
+        _KEYED.setdefault(_word + " " + chr(_code), _LOOSE_MARK)
 _MONTHS = frozenset(("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"))
 
 
@@ -308,28 +324,55 @@ def classify_slow(line):
     return None
 
 
-def _by_prefix(groups, line, start):
-    for prefix, sigs in groups:
-        if line.startswith(prefix, start):
-            for sig in sigs:
-                if sig.literal in line and sig.regex.search(line) is not None:
-                    return sig.id
-    return None
-
-
-def _by_path(line):
-    for sig in _PATH_SIGNATURES:
-        if sig.literal in line and sig.regex.search(line) is not None:
+def _by_entries(entries, line, start):
+    for prefix, literal, sig in entries:
+        if line.startswith(prefix, start) and (literal is None or literal in line) \
+                and sig.regex.search(line, start) is not None:
             return sig.id
     return None
 
 
-def classify(line, _find=str.find, _get=_FIRST.get):
+def _by_path(line):
+    for literal, sig in _PATH_ENTRIES:
+        if literal in line and sig.regex.search(line) is not None:
+            return sig.id
+    return None
+
+
+def _loose(line, start):
+    """The message at ``start`` begins with a path, a level word or a prefix whose second word varies."""
+    if line.startswith("/", start):
+        return _by_path(line)
+    end = line.find(" ", start)
+    word = line[start:end] if end >= 0 else line[start:]
+    if word in _LEVEL_WORDS:
+        # "error: X ..." / "fatal: X ...": classify the rest.
+        if end < 0:
+            return None
+        return _classify_at(line, end + 1)
+    entries = _LOOSE.get(word)
+    return _by_entries(entries, line, start) if entries else None
+
+
+def _classify_at(line, start, _find=str.find, _get=_KEYED.get):
+    end = _find(line, " ", start)
+    if end >= 0:
+        entries = _get(line[start:end + 2])
+        if entries is _LOOSE_MARK:
+            return _loose(line, start)
+        if entries is not None:
+            return _by_entries(entries, line, start)
+    if line.startswith(_LOOSE_PREFIXES, start):
+        return _loose(line, start)
+    return None
+
+
+def classify(line, _find=str.find, _get=_KEYED.get):
     """The id of the signature ``line`` shows, or None.
 
     ``line`` may be a journal or syslog line (``... ident[pid]: message``) or a bare
-    message. Fast path: one dict lookup on the message's first word; only the few
-    lines whose first word can begin a signature are compared further.
+    message. Fast path: one dict lookup on the message's first word and the next
+    character; only lines whose start can begin a signature are compared further.
     """
     i = _find(line, "]: ")
     if i >= 0:
@@ -340,23 +383,22 @@ def classify(line, _find=str.find, _get=_FIRST.get):
         # A kernel line, a path, a syslog prefix without [pid], a continuation: try everything.
         return classify_slow(line)
     end = _find(line, " ", start)
-    groups = _get(line[start:end] if end >= 0 else line[start:])
-    if groups is None:
-        if line[start:start + 1] == "/":
-            return _by_path(line)
-        return None
-    if not groups:
-        # "error: X ..." / "fatal: X ...": the level word; dispatch on X.
-        start = end + 1
-        if start == 0:
-            return None
-        end = _find(line, " ", start)
-        groups = _get(line[start:end] if end >= 0 else line[start:])
-        if groups is None:
-            if line[start:start + 1] == "/":
+    if end >= 0:
+        entries = _get(line[start:end + 2])
+        if entries is None:
+            if line[start] == "/":  # start < end: a character is there
                 return _by_path(line)
             return None
-    return _by_prefix(groups, line, start)
+        if entries is _LOOSE_MARK:
+            return _loose(line, start)
+        for prefix, literal, sig in entries:
+            if line.startswith(prefix, start) and (literal is None or literal in line) \
+                    and sig.regex.search(line, start) is not None:
+                return sig.id
+        return None
+    if line.startswith(_LOOSE_PREFIXES, start):
+        return _loose(line, start)
+    return None
 
 
 def match(line):
