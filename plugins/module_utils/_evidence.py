@@ -20,15 +20,6 @@ import time
 SECTIONS = ("sshd", "journal", "oom", "firewall", "tcp_wrappers", "host_health")
 
 
-def client_from_environment(environ):
-    """The client address of the SSH connection this process came in on (SSH_CONNECTION / SSH_CLIENT), or None."""
-    for name in ("SSH_CONNECTION", "SSH_CLIENT"):
-        fields = (environ.get(name) or "").split()
-        if fields:
-            return fields[0]
-    return None
-
-
 def collector_arguments(name, sshd, since=None, clients=None, max_lines=None):
     """Keyword arguments for collector ``name``, given the sshd section collected before it."""
     sshd = sshd if isinstance(sshd, dict) else {}
@@ -44,7 +35,8 @@ def collector_arguments(name, sshd, since=None, clients=None, max_lines=None):
         ports = [p for p in (settings.get("port") or []) if isinstance(p, int)]
         return {"ports": ports} if ports else {}
     if name == "tcp_wrappers":
-        return {"clients": list(clients)} if clients else {}
+        # Without addresses the collector takes the one this SSH connection comes from.
+        return {"client_addresses": list(clients)} if clients else {}
     return {}
 
 

@@ -528,6 +528,9 @@ def rule_tcp_wrappers_denied(ev):
     hits = ev.journal_hits("tcp_wrappers_denied")
     if applies is False and not hits:
         return None
+    if not denied and not section.get("decisions"):
+        # No client was evaluated (no address known): a deny-everything line speaks for itself.
+        denied = [dict(rule, client="every client") for rule in _deny_all_rules(section)]
     if not denied and not hits:
         return None
     evidence = ["%s line %s: %s (denies %s)" % (d.get("file") or "hosts.deny", d.get("line") or "?", d.get("rule") or "?", d.get("client") or "?")
@@ -545,6 +548,19 @@ def rule_tcp_wrappers_denied(ev):
     fix = "Remove or narrow the deny line%s, or allow your clients before it in /etc/hosts.allow:\n  sshd: <your networks, e.g. 10.0.0.0/8>" % (
         " (%s line %s: %s)" % (first.get("file"), first.get("line"), first.get("rule")) if first else "")
     return finding("tcp_wrappers_denied", "critical", confidence, summary, evidence, fix)
+
+
+def _deny_all_rules(section):
+    """hosts.deny lines that deny sshd to ALL clients when hosts.allow allows sshd to nobody."""
+    files = section.get("files") if isinstance(section.get("files"), dict) else {}
+    allow = files.get("/etc/hosts.allow") if isinstance(files.get("/etc/hosts.allow"), dict) else {}
+    deny = files.get("/etc/hosts.deny") if isinstance(files.get("/etc/hosts.deny"), dict) else {}
+    if any(isinstance(r, dict) and r.get("applies_to_sshd") for r in allow.get("rules") or []):
+        return []
+    return [{"file": "/etc/hosts.deny", "line": r.get("line"), "rule": r.get("text")}
+            for r in deny.get("rules") or []
+            if isinstance(r, dict) and r.get("applies_to_sshd") and str(r.get("clients") or "").split()[:1] == ["ALL"]
+            and not r.get("options")]
 
 
 def rule_host_unreachable(ev):

@@ -217,6 +217,11 @@ CASES = [
     ("hosts.deny", healthy(tcp_wrappers={"applies": True, "decisions": [
         {"client": "10.88.0.1", "allowed": False, "file": "/etc/hosts.deny", "line": 1, "rule": "sshd: ALL"}], "notes": []}),
      probe("closed_before_banner"), "tcp_wrappers_denied", "critical"),
+    ("hosts.deny ALL, no client evaluated", healthy(tcp_wrappers={"applies": True, "decisions": [], "notes": [], "files": {
+        "/etc/hosts.allow": {"rules": []},
+        "/etc/hosts.deny": {"rules": [{"line": 20, "text": "sshd: ALL", "daemons": "sshd", "clients": "ALL", "options": None,
+                                       "applies_to_sshd": True}]}}}),
+     None, "tcp_wrappers_denied", "critical"),
     ("wrapper refusals in the journal", healthy(journal=journal(("wrapper_refused", 5))), None, "tcp_wrappers_denied", "critical"),
     ("unreachable, no answer", None, probe("timeout", stage="connect"), "host_unreachable", "critical"),
     ("unreachable, no route", None, probe("no_route", stage="connect"), "host_unreachable", "critical"),
@@ -327,6 +332,13 @@ def test_a_reject_of_invalid_packets_is_not_a_firewall_reject():
     evidence = healthy(firewall={"rules": [fw_rule("-A INPUT -m conntrack --ctstate INVALID -j REJECT --reject-with tcp-reset",
                                                    "REJECT", tcp_reset=True)], "conntrack": {"tcp_timeout_established": 432000}})
     assert "firewall_reject" not in causes(diagnose(evidence, probe("banner")))
+
+
+def test_hosts_deny_all_with_an_allow_for_sshd_is_not_a_denial_of_everyone():
+    section = {"applies": True, "decisions": [], "notes": [], "files": {
+        "/etc/hosts.allow": {"rules": [{"line": 1, "text": "sshd: 10.0.0.0/8", "clients": "10.0.0.0/8", "applies_to_sshd": True}]},
+        "/etc/hosts.deny": {"rules": [{"line": 1, "text": "sshd: ALL", "clients": "ALL", "applies_to_sshd": True}]}}}
+    assert "tcp_wrappers_denied" not in causes(diagnose(healthy(tcp_wrappers=section)))
 
 
 def test_a_reject_for_one_source_says_which():
