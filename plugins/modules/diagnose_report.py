@@ -29,7 +29,7 @@ attributes:
   check_mode:
     support: full
     details:
-      - The report is written in check mode too: it is output on the controller, not a change to a managed host.
+      - The report is written in check mode too. It is output on the controller, not a change to a managed host.
   diff_mode:
     support: none
   action:
@@ -89,7 +89,6 @@ options:
 seealso:
   - module: sshdoctor.connreset.ssh_evidence
   - module: sshdoctor.connreset.ssh_probe
-  - role: sshdoctor.connreset.diagnose
 """
 
 EXAMPLES = r"""
@@ -180,7 +179,7 @@ report_json:
     - A finding is C(cause) (a cause id), C(severity) (V(critical), V(warning) or V(info)), C(confidence) (0 to 1),
       C(summary) (one line), C(evidence) (list of strings, each naming its source before a colon), C(fix) (its first line
       is the one-line fix; the next lines are the exact configuration lines or commands) and C(automated_fix)
-      (C({"role": ..., "vars": {...}}) naming this collection's role and variables that apply the fix, or null).
+      (a dict with C(role), this collection's role that applies the fix, and C(vars), its variables; or null).
     - Findings are sorted by severity, then confidence (highest first).
     - Keys may be added without a version change; renaming, removing or retyping one bumps C(version).
   returned: never
