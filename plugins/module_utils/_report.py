@@ -158,7 +158,8 @@ def host_facts(evidence, probe):
                 settings.get("per_source_penalties") if settings.get("per_source_penalties") is not None else "n/a")])
             listeners = sshd.get("listeners")
             if isinstance(listeners, list):
-                facts.append(["Listening", ", ".join("%s:%s" % (item.get("address"), item.get("port")) for item in listeners if isinstance(item, dict)) or "nothing"])
+                sockets = ["%s:%s" % (item.get("address"), item.get("port")) for item in listeners if isinstance(item, dict)]
+                facts.append(["Listening", ", ".join(sockets) or "nothing"])
     if ev.has("journal"):
         journal = ev.section("journal")
         signatures = journal.get("signatures") if isinstance(journal.get("signatures"), dict) else {}

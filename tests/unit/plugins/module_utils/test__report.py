@@ -93,7 +93,7 @@ def test_markdown_escapes_what_would_break_a_table():
         {"file": "/etc/ssh/x.conf", "line": 1, "message": "Bad option `x` | <script>"}]))}}
     text = _report.render_markdown(_report.build_report(hosts, NOW))
     assert "| a\\|b |" in text
-    assert "<script>" not in text.replace("```", "").split("Fix:")[0]
+    assert "<script>" not in text.replace("```", "").split("Fix:", maxsplit=1)[0]
     assert "\\<script\\>" in text
 
 
