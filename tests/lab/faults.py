@@ -81,7 +81,7 @@ print(json.dumps(seen))
 # Run by python3 on the OOM host: allocate memory until the kernel's OOM killer has
 # killed once (cgroup v1 memory.oom_control or v2 memory.events), or the victim is gone.
 OOM_HOG_SCRIPT = r"""
-import sys
+import sys, time
 victim = int(sys.argv[1])
 def kills():
     for path in ("/sys/fs/cgroup/memory/memory.oom_control", "/sys/fs/cgroup/memory.events"):
@@ -103,6 +103,10 @@ def alive(pid):
 before, hog = kills(), []
 while alive(victim) and kills() == before:
     hog.append(b"\x01" * (1 << 20))
+for _ in range(50):  # the kill is counted before the victim has exited
+    if not alive(victim):
+        break
+    time.sleep(0.1)
 print("allocated %d MiB, victim %s" % (len(hog), "alive" if alive(victim) else "killed"))
 """
 
