@@ -472,6 +472,10 @@ def _finish(host, result):
 
 def _collect_journald(host, result, since, units, max_lines, max_samples, max_events, max_boots):
     notes = result["notes"]
+    if not host.is_root():
+        # with -q journalctl no longer hints that it is hiding other users' and the system's entries
+        notes.append("not running as root: journalctl shows only the entries this user may read "
+                     "(root or the systemd-journal/adm group reads sshd's); run with become: true")
     listing = host.run(["journalctl", "--no-pager", "--list-boots", "-o", "json"])
     boots = parse_list_boots(listing.stdout) if listing.rc == 0 else []
     if listing.rc != 0:

@@ -314,6 +314,15 @@ def test_journal_not_readable_as_user_is_noted():
     assert any("become: true" in note for note in result["notes"])
 
 
+def test_not_root_is_noted():
+    since = "@1795593650"
+    host = _journald_host("debian12", since)
+    host.root = False
+    result = J.collect_journal(host)
+    assert result["source"] == "journald"
+    assert any(note.startswith("not running as root") for note in result["notes"])
+
+
 def test_journalctl_failing_falls_back_to_auth_log():
     host = FakeHost(commands={
         ("journalctl", "--no-pager", "--list-boots", "-o", "json"): (1, "", "No journal files were found."),
