@@ -17,16 +17,20 @@ description:
     M(sshdoctor.connreset.tcp_wrappers_info) and M(sshdoctor.connreset.host_health_info) in one process,
     so that a host costs one module round trip.
   - Each section of RV(evidence) is what the matching module returns (without Ansible's own keys); see those
-    modules' RETURN. What one collector learns is passed to the next ones; sshd's unit to the journal reader,
-    sshd's ports to the firewall reader.
-  - A collector that fails does not fail the module; its section is C({"error": ..., "notes": [...]}).
+    modules' RETURN. What one collector learns is passed to the next ones (sshd's unit to the journal reader,
+    sshd's ports to the firewall reader).
+  - A collector that fails does not fail the module; its section then holds only C(error) (the exception) and
+    C(notes).
   - The P(sshdoctor.connreset.diagnose#role) role runs it and turns its result into findings on the controller.
 author:
-  - sshdoctor.connreset contributors
+  - sshdoctor.connreset contributors (@sshdoctor)
 extends_documentation_fragment:
   - sshdoctor.connreset.attributes
   - sshdoctor.connreset.attributes.info_module
-  - sshdoctor.connreset.attributes.collector_notes
+notes:
+  - Commands run with C(LC_ALL=C) and argument lists, never through a shell.
+  - A missing tool or a lack of privilege does not fail the module; each section's C(notes) says what could not be
+    read. Run it with C(become=true) for the full picture.
 options:
   sections:
     description: Which sections to collect.
@@ -53,7 +57,6 @@ options:
 seealso:
   - module: sshdoctor.connreset.ssh_probe
   - module: sshdoctor.connreset.diagnose_report
-  - role: sshdoctor.connreset.diagnose
 """
 
 EXAMPLES = r"""
@@ -114,20 +117,19 @@ timings_ms:
   sample: {"sshd": 95, "journal": 140, "oom": 30, "firewall": 25, "tcp_wrappers": 3, "host_health": 6}
 """
 
-import os
-
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.sshdoctor.connreset.plugins.module_utils._evidence import (
-    SECTIONS, client_from_environment, collect_evidence)
+from ansible_collections.sshdoctor.connreset.plugins.module_utils._evidence import SECTIONS, collect_evidence
 from ansible_collections.sshdoctor.connreset.plugins.module_utils._host import Host
 from ansible_collections.sshdoctor.connreset.plugins.module_utils._journal import collect_journal, validate_since
 from ansible_collections.sshdoctor.connreset.plugins.module_utils._oom import collect_oom
 from ansible_collections.sshdoctor.connreset.plugins.module_utils._sshd import collect_sshd
+from ansible_collections.sshdoctor.connreset.plugins.module_utils._tcp_wrappers import collect_tcp_wrappers
 
 COLLECTORS = {
     "sshd": collect_sshd,
     "journal": collect_journal,
     "oom": collect_oom,
+    "tcp_wrappers": collect_tcp_wrappers,
 }
 
 
@@ -148,16 +150,12 @@ def main():
         since = validate_since(params["since"])
     except ValueError as exc:
         module.fail_json(msg=str(exc))
-    clients = params["clients"]
-    if not clients:
-        client = client_from_environment(os.environ)
-        clients = [client] if client else None
     result = collect_evidence(
         lambda: Host(module),
         COLLECTORS,
         sections=params["sections"],
         since=since,
-        clients=clients,
+        clients=params["clients"],
         max_lines=params["max_lines"],
     )
     module.exit_json(changed=False, **result)
