@@ -883,11 +883,12 @@ def rule_idle_timeout(ev):
         "Set ClientAliveInterval %d in sshd, shorter than the shortest idle timeout on the path:\n"
         "ClientAliveInterval %d\nClientAliveCountMax 3\n"
         "ClientAliveInterval is first-value-wins: %s; then %s\n"
-        "Clients can do the same from their side: ServerAliveInterval %d in ~/.ssh/config (role %s)."
+        "Clients can do the same from their side: ServerAliveInterval %d in ~/.ssh/config "
+        "(role %s with ssh_client_keepalive_server_alive_interval: %d)."
         % (new_interval, new_interval,
            ("change the line in %s" % where) if where else
            "put it in a drop-in that sorts first, e.g. /etc/ssh/sshd_config.d/00-keepalive.conf",
-           _reload(ev), new_interval, CLIENT_ROLE)
+           _reload(ev), new_interval, CLIENT_ROLE, new_interval)
     )
     if short:
         fix += ("\nOr give idle flows longer in conntrack: "

@@ -119,6 +119,7 @@ timings_ms:
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.sshdoctor.connreset.plugins.module_utils._evidence import SECTIONS, collect_evidence
+from ansible_collections.sshdoctor.connreset.plugins.module_utils._firewall import collect_firewall
 from ansible_collections.sshdoctor.connreset.plugins.module_utils._host import Host
 from ansible_collections.sshdoctor.connreset.plugins.module_utils._journal import collect_journal, validate_since
 from ansible_collections.sshdoctor.connreset.plugins.module_utils._oom import collect_oom
@@ -129,6 +130,7 @@ COLLECTORS = {
     "sshd": collect_sshd,
     "journal": collect_journal,
     "oom": collect_oom,
+    "firewall": collect_firewall,
     "tcp_wrappers": collect_tcp_wrappers,
 }
 
