@@ -36,7 +36,7 @@ from ansible_collections.sshdoctor.connreset.plugins.module_utils._signatures im
     unit_event,
 )
 
-DEFAULT_MAX_LINES = 100000
+DEFAULT_MAX_LINES = 50000
 DEFAULT_MAX_SAMPLES = 5
 DEFAULT_MAX_EVENTS = 50
 DEFAULT_MAX_BOOTS = 10
@@ -406,7 +406,8 @@ def _unit_names(unit):
 
 
 def journal_command(since, units, max_lines):
-    argv = ["journalctl", "--no-pager", "-q", "-o", "short-iso-precise", "-n", str(max_lines + 1)]
+    # --reverse: newest first, so that a byte cap on the output cuts the oldest lines, not the newest.
+    argv = ["journalctl", "--no-pager", "-q", "-o", "short-iso-precise", "--reverse", "-n", str(max_lines + 1)]
     if since:
         argv += ["--since", since]
     argv += ["_SYSTEMD_UNIT=%s" % u for u in units]
@@ -507,10 +508,17 @@ def _collect_journald(host, result, since, units, max_lines, max_samples, max_ev
     if problem:
         notes.append(problem)
     lines = main.stdout.splitlines()
-    if len(lines) > max_lines:
-        lines = lines[-max_lines:]
+    cap = getattr(host, "max_bytes", None)
+    if cap and len(main.stdout) >= cap:
+        lines = lines[:-1]  # cut mid-line
+        result["truncated"] = True
+        notes.append("journalctl printed more than %d bytes: only the newest %d sshd lines were read"
+                     % (cap, len(lines)))
+    elif len(lines) > max_lines:
         result["truncated"] = True
         notes.append("more than %d sshd lines in the window: only the newest %d were read" % (max_lines, max_lines))
+    lines = lines[:max_lines]
+    lines.reverse()  # oldest first again
     summary = summarise_lines(lines, max_samples=max_samples)
     if summary["lines_read"] == 0 and _has_log_file(host):
         notes.append("the journal has no sshd lines in the window; reading the syslog file instead")
@@ -538,9 +546,15 @@ def _collect_file(host, result, max_lines, max_samples, max_events):
     for path in LOG_FILES:
         if not host.exists(path):
             continue
-        tail = host.run(["tail", "-n", str(max_lines * 4 + 1), path])
+        # the newest bytes: as much as one command may return (a longer file's oldest lines are not read)
+        nbytes = (getattr(host, "max_bytes", None) or 8 * 1024 * 1024) - 1
+        tail = host.run(["tail", "-c", str(nbytes), path])
         if tail.ok:
             text = tail.stdout
+            if len(text.encode("utf-8", "replace")) >= nbytes:
+                text = text.split("\n", 1)[-1]  # the first line is cut
+                result["truncated"] = True
+                notes.append("%s is longer than %d bytes: only its last %d bytes were read" % (path, nbytes, nbytes))
         else:
             if tail.rc not in (None, 0):
                 notes.append("tail %s failed (rc=%s): %s" % (path, tail.rc, (tail.stderr or "").strip()[:200]))

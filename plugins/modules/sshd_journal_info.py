@@ -44,9 +44,11 @@ options:
     type: list
     elements: str
   max_lines:
-    description: At most this many sshd lines are read (the newest ones).
+    description:
+      - At most this many sshd lines are read (the newest ones). journalctl's output is also capped at 8 MiB
+        (about 50000 lines); RV(truncated) and RV(notes) say when either cap was reached.
     type: int
-    default: 100000
+    default: 50000
   max_samples:
     description: Sample lines kept per signature (the newest ones).
     type: int
@@ -213,7 +215,7 @@ limits:
   description: The caps in force.
   returned: always
   type: dict
-  sample: {"max_lines": 100000, "max_samples": 5, "max_events": 50, "max_boots": 10, "max_sample_chars": 512}
+  sample: {"max_lines": 50000, "max_samples": 5, "max_events": 50, "max_boots": 10, "max_sample_chars": 512}
 truncated:
   description: True when a cap cut something off (more lines, events or boots than kept).
   returned: always
@@ -236,7 +238,7 @@ def main():
         argument_spec=dict(
             since=dict(type="str"),
             unit=dict(type="list", elements="str"),
-            max_lines=dict(type="int", default=100000),
+            max_lines=dict(type="int", default=50000),
             max_samples=dict(type="int", default=5),
             max_events=dict(type="int", default=50),
             max_boots=dict(type="int", default=10),

@@ -221,10 +221,15 @@ def test_unit_event_lines_from_text():
 
 
 # --- the collector -----------------------------------------------------------------------------
+def reversed_journal(release):
+    """What ``journalctl --reverse`` prints: the captured lines, newest first (they hold no boot markers)."""
+    return "\n".join(reversed(read_fixture(release + "/journal_sshd.txt").splitlines())) + "\n"
+
+
 def _journald_host(release, since, max_lines=J.DEFAULT_MAX_LINES, max_events=J.DEFAULT_MAX_EVENTS, extra=None):
     commands = {
         ("journalctl", "--no-pager", "--list-boots", "-o", "json"): (0, read_fixture(release + "/journal_list_boots.json"), ""),
-        tuple(J.journal_command(since, J.DEFAULT_UNITS, max_lines)): (0, read_fixture(release + "/journal_sshd.txt"), ""),
+        tuple(J.journal_command(since, J.DEFAULT_UNITS, max_lines)): (0, reversed_journal(release), ""),
         tuple(J.events_command(since, J.DEFAULT_UNITS, max_events)): (0, read_fixture(release + "/journal_unit_events.json"), ""),
     }
     commands.update(extra or {})
@@ -270,7 +275,7 @@ def test_default_window_starts_at_the_previous_boot():
     since = "@1795200000"
     host = FakeHost(commands={
         ("journalctl", "--no-pager", "--list-boots", "-o", "json"): (0, boots, ""),
-        tuple(J.journal_command(since, J.DEFAULT_UNITS, 10)): (0, read_fixture("debian12/journal_sshd.txt"), ""),
+        tuple(J.journal_command(since, J.DEFAULT_UNITS, 10)): (0, reversed_journal("debian12"), ""),
         tuple(J.events_command(since, J.DEFAULT_UNITS, 3)): (0, "", ""),
     }, tools={"journalctl": "/usr/bin/journalctl"})
     result = J.collect_journal(host, max_lines=10, max_events=3, max_boots=2)
@@ -280,6 +285,32 @@ def test_default_window_starts_at_the_previous_boot():
     assert result["truncated"] is True  # 58 lines > 10, and 3 boots > 2
     assert result["lines_read"] == 10
     assert any("only the newest 10" in note for note in result["notes"])
+    newest = read_fixture("debian12/journal_sshd.txt").splitlines()[-10:]
+    assert result["signatures"] == J.summarise_lines(newest)["signatures"]
+    assert list(result["signatures"]) == ["client_alive_timeout"]  # the newest ten lines hold it
+
+
+def test_output_cut_at_the_byte_cap_keeps_the_newest_whole_lines():
+    since = "@1795593650"
+    text = reversed_journal("debian12")
+    host = _journald_host("debian12", since, extra={
+        tuple(J.journal_command(since, J.DEFAULT_UNITS, J.DEFAULT_MAX_LINES)): (0, text[:1000], "")})
+    host.max_bytes = 1000  # as the real Host cuts a command's output
+    result = J.collect_journal(host)
+    kept = text[:1000].splitlines()[:-1]
+    assert result["truncated"] is True
+    assert result["lines_read"] == len(kept)
+    assert any("more than 1000 bytes" in note for note in result["notes"])
+
+
+def test_long_syslog_file_is_read_from_its_end():
+    text = "cut line\n" + read_fixture("ubuntu2204/auth.log")
+    host = FakeHost(commands={("tail", "-c", "%d" % (len(text) - 1), "/var/log/auth.log"): (0, text, "")},
+                    tools={"tail": "/usr/bin/tail"}, files={"/var/log/auth.log": ""})
+    host.max_bytes = len(text)
+    result = J.collect_journal(host)
+    assert result["truncated"] is True
+    assert result["lines_read"] == 7
 
 
 def test_given_since_and_unit_are_used():
@@ -287,7 +318,7 @@ def test_given_since_and_unit_are_used():
     units = ("sshd@x.service",)
     host = FakeHost(commands={
         ("journalctl", "--no-pager", "--list-boots", "-o", "json"): (0, read_fixture("debian12/journal_list_boots.json"), ""),
-        tuple(J.journal_command(since, units, 100)): (0, read_fixture("debian12/journal_sshd.txt"), ""),
+        tuple(J.journal_command(since, units, 100)): (0, reversed_journal("debian12"), ""),
         tuple(J.events_command(since, units, 5)): (1, "", "Failed to add match"),
     }, tools={"journalctl": "/usr/bin/journalctl"})
     result = J.collect_journal(host, since="2 hours ago", unit=["sshd@x"], max_lines=100, max_events=5)
@@ -327,7 +358,7 @@ def test_journalctl_failing_falls_back_to_auth_log():
     host = FakeHost(commands={
         ("journalctl", "--no-pager", "--list-boots", "-o", "json"): (1, "", "No journal files were found."),
         tuple(J.journal_command(None, J.DEFAULT_UNITS, 50)): (1, "", "No journal files were found."),
-        ("tail", "-n", "201", "/var/log/auth.log"): (0, read_fixture("ubuntu2204/auth.log"), ""),
+        ("tail", "-c", str(8 * 1024 * 1024 - 1), "/var/log/auth.log"): (0, read_fixture("ubuntu2204/auth.log"), ""),
     }, tools={"journalctl": "/usr/bin/journalctl", "tail": "/usr/bin/tail"},
         files={"/var/log/auth.log": "unused: tail reads it"})
     result = J.collect_journal(host, max_lines=50)
