@@ -102,3 +102,33 @@ def test_idle_session_is_reset_before_and_survives_after(host):
     )
     assert after.rc == 0, after.stderr
     assert "survived" in after.stdout
+
+
+def client_option(host, option, user=None):
+    command = ("runuser -u %s -- " % user if user else "") + "ssh -G sshdoctor-check.example"
+    for line in host.check_output(command).splitlines():
+        key, dummy, value = line.partition(" ")
+        if key == option:
+            return value
+    raise AssertionError("%s printed no %s" % (command, option))
+
+
+@pytest.mark.parametrize("user", [None, "tester"])
+def test_client_keepalive_is_in_effect(host, user):
+    assert client_option(host, "serveraliveinterval", user) == "60"
+    assert client_option(host, "serveralivecountmax", user) == "3"
+
+
+def test_client_keepalive_placement(host):
+    dropin = host.file("/etc/ssh/ssh_config.d/00-sshdoctor-keepalive.conf")
+    main = host.file("/etc/ssh/ssh_config").content_string.splitlines()
+    if name(host) == "hardening-d11":
+        # No Include: a block at the very top, before the distribution's Host * section.
+        assert main[0] == "# BEGIN sshdoctor.connreset ssh_client_keepalive (managed block)"
+        assert not dropin.exists
+    else:
+        assert dropin.exists and dropin.mode == 0o644
+        assert "sshdoctor.connreset" not in "\n".join(main)
+    user_config = host.file("/home/tester/.ssh/config")
+    assert user_config.user == "tester" and user_config.mode == 0o600
+    assert user_config.content_string.splitlines()[1:4] == ["Host *", "    ServerAliveInterval 60", "    ServerAliveCountMax 3"]
