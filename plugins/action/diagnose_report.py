@@ -16,6 +16,7 @@ __metaclass__ = type
 import json
 import os
 import re
+import shutil
 import tempfile
 import time
 
@@ -35,7 +36,7 @@ ARGUMENT_SPEC = dict(
     formats=dict(type="list", elements="str", default=list(FORMATS), choices=list(FORMATS)),
     evidence_files=dict(type="bool", default=True),
     print_table=dict(type="bool", default=True),
-    table_width=dict(type="int", default=160),
+    table_width=dict(type="int"),
 )
 
 
@@ -103,7 +104,8 @@ class ActionModule(ActionBase):
             files, evidence_dir = self._write(report, inputs, dest, args)
         except (IOError, OSError) as exc:
             return dict(result, failed=True, msg="cannot write the report to %s: %s" % (dest, exc))
-        table = _report.render_table(report, width=args["table_width"])
+        width = args["table_width"] or max(100, min(200, shutil.get_terminal_size((160, 24)).columns))
+        table = _report.render_table(report, width=width)
         if args["print_table"]:
             display.display("\n%s\n\nReport: %s\n" % (table, " ".join(files) or dest))
         result.update(

@@ -869,6 +869,11 @@ def rule_idle_timeout(ev):
         summary = "Idle SSH sessions are dropped: this host's conntrack forgets an idle connection after %d s and %s." % (
             conntrack, "sshd sends no keepalives (ClientAliveInterval 0)" if keepalive_off else
             "sshd's keepalive (ClientAliveInterval %d) comes too late" % interval)
+    elif keepalive_off and invalid_rules and conntrack is None:
+        # The firewall ends flows conntrack has forgotten, and how soon it forgets could not be read.
+        severity, confidence = "warning", 0.6
+        summary = ("A stateful firewall here resets packets of flows conntrack has forgotten, and sshd sends no keepalives "
+                   "(ClientAliveInterval 0): idle sessions are cut once conntrack times them out.")
     elif hits:
         severity, confidence = "warning", 0.7
         summary = "Sessions ended the way idle timeouts end them (%s)%s." % (

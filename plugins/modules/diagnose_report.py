@@ -83,9 +83,10 @@ options:
     type: bool
     default: true
   table_width:
-    description: Width of the printed table; the fix column is cut to fit.
+    description:
+      - Width of the printed table; the fix column is cut to fit.
+      - By default the terminal's width (100 to 200 columns), or 160 when the output is not a terminal.
     type: int
-    default: 160
 seealso:
   - module: sshdoctor.connreset.ssh_evidence
   - module: sshdoctor.connreset.ssh_probe

@@ -262,6 +262,10 @@ CASES = [
     ("keepalive slower than conntrack", healthy(sshd=healthy_sshd(settings={"client_alive_interval": 600}),
                                                 firewall={"rules": [], "conntrack": {"tcp_timeout_established": 300}}),
      None, "idle_timeout", "warning"),
+    ("INVALID reject, timeout unreadable", healthy(sshd=healthy_sshd(settings={"client_alive_interval": 0}), firewall={"rules": [
+        fw_rule("-A INPUT -p tcp -m tcp --dport 22 -m conntrack --ctstate INVALID -j REJECT --reject-with tcp-reset", "REJECT",
+                tcp_reset=True)], "conntrack": {"tcp_timeout_established": None}}),
+     None, "idle_timeout", "warning"),
     ("keepalive off only", healthy(sshd=healthy_sshd(settings={"client_alive_interval": 0})), None, "idle_timeout", "info"),
     ("client alive timeouts", healthy(journal=journal(("client_alive_timeout", 3))), None, "idle_timeout", "warning"),
     ("listener crashed", healthy(journal=journal(unit_events=[
@@ -325,6 +329,12 @@ def test_socket_activation_with_an_idle_service_is_fine():
     evidence = healthy(sshd=healthy_sshd(socket_activated=True, service={"active_state": "inactive", "sub_state": "dead"},
                                          socket={"unit_id": "ssh.socket", "active_state": "active"}))
     assert diagnose(evidence, probe("banner"))["findings"] == []
+
+
+def test_an_invalid_reject_with_a_long_conntrack_timeout_is_only_a_note():
+    evidence = healthy(sshd=healthy_sshd(settings={"client_alive_interval": 0}), firewall={"rules": [
+        fw_rule("-A INPUT -m conntrack --ctstate INVALID -j DROP", "DROP")], "conntrack": {"tcp_timeout_established": 432000}})
+    assert [(f["cause"], f["severity"]) for f in diagnose(evidence)["findings"]] == [("idle_timeout", "info")]
 
 
 def test_a_reject_of_invalid_packets_is_not_a_firewall_reject():
