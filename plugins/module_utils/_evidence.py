@@ -34,6 +34,8 @@ def collector_arguments(name, sshd, since=None, clients=None, max_lines=None):
     if name == "firewall":
         ports = [p for p in (settings.get("port") or []) if isinstance(p, int)]
         return {"ports": ports} if ports else {}
+    if name == "host_health":
+        return {"unit": sshd["unit"]} if sshd.get("unit") else {}
     if name == "tcp_wrappers":
         # Without addresses the collector takes the one this SSH connection comes from.
         return {"client_addresses": list(clients)} if clients else {}

@@ -62,6 +62,8 @@ NOTHING_FOUND = "No cause of connection resets found in the evidence."
 _FROM_ADDRESS = r"(?:from|with) \[?([0-9A-Fa-f.:]+?)\]?(?::\d+| port \d+| \()"
 
 SHORT_CONNTRACK_SECONDS = 7200
+# Where a full disk stops sshd from logging people in (logs, lastlog/wtmp, /run/sshd, homes).
+KEY_MOUNTS = ("/", "/var", "/var/log", "/tmp", "/run", "/home")
 # A boot younger than this is worth a mention: sessions open before it were cut.
 REBOOT_WINDOW_SECONDS = 7 * 86400
 MAX_EVIDENCE_LINES = 8
@@ -797,11 +799,25 @@ def rule_resource_pressure(ev):
         elif some is not None and some >= some_limit:
             weak.append("/proc/pressure/%s: some avg10=%.1f" % (resource, some))
     for fs in health.get("filesystems") or []:
-        if isinstance(fs, dict) and fs.get("mount") in ("/", "/var", "/var/log", "/tmp", "/run", "/home") and as_int(fs.get("used_pct")) >= 98:
+        # The mounts sshd writes to (logs, lastlog, /run/sshd, home directories), or those the collector was asked about.
+        if not isinstance(fs, dict) or not (fs.get("mount") in KEY_MOUNTS or fs.get("paths")):
+            continue
+        if as_int(fs.get("used_pct")) >= 98:
             strong.append("df: %s is %s%% full" % (fs.get("mount"), fs.get("used_pct")))
+        if as_int(fs.get("inodes_used_pct")) >= 98:
+            strong.append("df -i: %s has used %s%% of its inodes" % (fs.get("mount"), fs.get("inodes_used_pct")))
     processes = health.get("processes") if isinstance(health.get("processes"), dict) else {}
-    if as_int(processes.get("pid_max")) and as_int(processes.get("count")) >= 0.9 * as_int(processes.get("pid_max")):
+    threads_pct = processes.get("threads_pct_of_pid_max")
+    if isinstance(threads_pct, (int, float)) and threads_pct >= 90:
+        strong.append("/proc: %s threads, %.0f%% of pid_max %s (fork fails at the limit)" % (
+            processes.get("threads"), threads_pct, processes.get("pid_max")))
+    elif as_int(processes.get("pid_max")) and as_int(processes.get("count")) >= 0.9 * as_int(processes.get("pid_max")):
         strong.append("/proc: %s processes of pid_max %s" % (processes.get("count"), processes.get("pid_max")))
+    sshd_memory = health.get("sshd_memory") if isinstance(health.get("sshd_memory"), dict) else {}
+    if isinstance(sshd_memory.get("max_bytes"), int) and sshd_memory["max_bytes"] > 0 \
+            and as_int(sshd_memory.get("current_bytes")) >= 0.9 * sshd_memory["max_bytes"]:
+        strong.append("systemd: sshd's unit uses %d of MemoryMax=%d MiB" % (
+            as_int(sshd_memory.get("current_bytes")) // 1048576, sshd_memory["max_bytes"] // 1048576))
     tasks = health.get("sshd_tasks") if isinstance(health.get("sshd_tasks"), dict) else {}
     if isinstance(tasks.get("max"), int) and tasks["max"] > 0 and as_int(tasks.get("current")) >= 0.9 * tasks["max"]:
         strong.append("systemd: sshd's unit runs %s tasks of TasksMax=%s (forks fail at the limit)" % (tasks.get("current"), tasks["max"]))
@@ -981,7 +997,8 @@ def rule_packet_corruption(ev):
 def rule_host_rebooted(ev):
     """A boot inside the window. Ages come from the journal's boot list (a container's own) and,
     failing that, /proc/uptime (which in a container is the machine's, not the container's)."""
-    boots = [b for b in (ev.get("journal", "boots") or []) if isinstance(b, dict)]
+    boots = [b for b in (ev.get("journal", "boots") or []) if isinstance(b, dict)] or [
+        b for b in (ev.get("host_health", "recent_boots") or []) if isinstance(b, dict)]
     uptime = ev.get("host_health", "uptime_seconds")
     age = None
     if boots and ev.now is not None and _epoch(boots[-1].get("first_entry")) is not None:

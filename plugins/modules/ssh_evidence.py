@@ -18,7 +18,7 @@ description:
     so that a host costs one module round trip.
   - Each section of RV(evidence) is what the matching module returns (without Ansible's own keys); see those
     modules' RETURN. What one collector learns is passed to the next ones (sshd's unit to the journal reader,
-    sshd's ports to the firewall reader).
+    sshd's ports to the firewall reader, sshd's unit to the host health reader for its task limit).
   - A collector that fails does not fail the module; its section then holds only C(error) (the exception) and
     C(notes).
   - The P(sshdoctor.connreset.diagnose#role) role runs it and turns its result into findings on the controller.
@@ -121,6 +121,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.sshdoctor.connreset.plugins.module_utils._evidence import SECTIONS, collect_evidence
 from ansible_collections.sshdoctor.connreset.plugins.module_utils._firewall import collect_firewall
 from ansible_collections.sshdoctor.connreset.plugins.module_utils._host import Host
+from ansible_collections.sshdoctor.connreset.plugins.module_utils._host_health import collect_host_health
 from ansible_collections.sshdoctor.connreset.plugins.module_utils._journal import collect_journal, validate_since
 from ansible_collections.sshdoctor.connreset.plugins.module_utils._oom import collect_oom
 from ansible_collections.sshdoctor.connreset.plugins.module_utils._sshd import collect_sshd
@@ -132,6 +133,7 @@ COLLECTORS = {
     "oom": collect_oom,
     "firewall": collect_firewall,
     "tcp_wrappers": collect_tcp_wrappers,
+    "host_health": collect_host_health,
 }
 
 

@@ -51,7 +51,8 @@ def test_sshd_runs_first_and_hands_its_unit_and_ports_on():
     assert calls["journal"] == {"since": "-2d", "unit": ["ssh"]}
     assert calls["firewall"] == {"ports": [22, 2222]}
     assert calls["tcp_wrappers"] == {"client_addresses": ["10.0.0.5"]}
-    assert calls["oom"] == {} and calls["host_health"] == {}
+    assert calls["host_health"] == {"unit": "ssh"}
+    assert calls["oom"] == {}
     assert set(result["evidence"]) == set(_evidence.SECTIONS)
     assert result["timings_ms"]["sshd"] == 10
 

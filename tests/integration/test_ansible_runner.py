@@ -1,0 +1,97 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) sshdoctor.connreset contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The diagnose playbook through ansible-runner, the engine AWX and Automation Controller run jobs with.
+
+No inventory: the playbook must fall back to localhost over a local connection,
+as it does for `ansible-playbook sshdoctor.connreset.diagnose` on a fresh machine.
+The checks read runner's job events (what AWX shows and stores) and the report.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+import os
+
+import pytest
+
+ansible_runner = pytest.importorskip("ansible_runner")
+
+
+@pytest.fixture(scope="module")
+def job(tmp_path_factory):
+    private = tmp_path_factory.mktemp("runner")
+    report_dir = private / "report"
+    (private / "project").mkdir()
+    env = dict((k, v) for k, v in os.environ.items() if k.startswith(("ANSIBLE_", "PATH", "HOME", "CONTAINERS_CONF")))
+    env["ANSIBLE_NOCOLOR"] = "1"
+    result = ansible_runner.run(
+        private_data_dir=str(private),
+        playbook="sshdoctor.connreset.diagnose",
+        extravars={"sshdoctor_report_dir": str(report_dir)},
+        envvars=env,
+        quiet=True,
+        timeout=300,
+    )
+    events = list(result.events)
+    return {"result": result, "events": events, "report_dir": report_dir, "stdout": result.stdout.read()}
+
+
+def task_events(job, event, action=None):
+    found = []
+    for item in job["events"]:
+        data = item.get("event_data") or {}
+        if item.get("event") == event and (action is None or data.get("resolved_action") == action or data.get("task_action") == action):
+            found.append(data)
+    return found
+
+
+def test_the_job_succeeds_on_the_implicit_localhost(job):
+    assert job["result"].status == "successful", job["stdout"][-3000:]
+    assert job["result"].rc == 0
+    plays = task_events(job, "playbook_on_play_start")
+    assert [p["play"] for p in plays] == ["Diagnose SSH connection resets"]
+    stats = task_events(job, "playbook_on_stats")[0]
+    assert set(stats["ok"]) == {"localhost"}
+    assert not stats["failures"] and not stats["dark"] and not stats["changed"]
+
+
+def test_one_remote_task_then_the_controller_side_steps(job):
+    ran = [(e["task"], e["resolved_action"]) for e in task_events(job, "runner_on_ok")]
+    actions = [action for task, action in ran]
+    assert actions == [
+        "ansible.builtin.validate_argument_spec",
+        "sshdoctor.connreset.ssh_evidence",
+        "sshdoctor.connreset.ssh_probe",
+        "sshdoctor.connreset.diagnose_report",
+    ]
+    evidence = task_events(job, "runner_on_ok", "sshdoctor.connreset.ssh_evidence")[0]
+    assert evidence["host"] == "localhost"
+    assert set(evidence["res"]["evidence"]) == {"sshd", "journal", "oom", "firewall", "tcp_wrappers", "host_health"}
+
+
+def test_the_report_event_and_files_agree(job):
+    res = task_events(job, "runner_on_ok", "sshdoctor.connreset.diagnose_report")[0]["res"]
+    assert res["changed"] is False
+    assert res["dest"] == str(job["report_dir"])
+    assert sorted(os.path.basename(f) for f in res["files"]) == ["report.html", "report.json", "report.md"]
+    report = json.loads((job["report_dir"] / "report.json").read_text())
+    assert report["version"] == 1
+    assert list(report["hosts"]) == ["localhost"]
+    entry = report["hosts"]["localhost"]
+    assert entry["status"] == "diagnosed" and entry["reachable"] is True
+    # The controller probed itself: its own sshd's port (or 22 without sshd), on a loopback name.
+    assert entry["probe"]["host"] in ("localhost", "127.0.0.1")
+    assert entry["probe"]["samples_total"] == 3
+    top = entry["findings"][0]["cause"] if entry["findings"] else None
+    assert res["hosts"]["localhost"]["top_cause"] == top
+    assert (job["report_dir"] / "evidence" / "localhost.json").exists()
+
+
+def test_the_table_is_in_the_job_output(job):
+    lines = job["stdout"].splitlines()
+    header = [i for i, line in enumerate(lines) if line.split()[:5] == ["HOST", "TOP", "CAUSE", "SEVERITY", "FIX"]]
+    assert header, job["stdout"][-3000:]
+    assert lines[header[0] + 1].startswith("localhost ")
