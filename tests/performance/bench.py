@@ -15,7 +15,9 @@ fleet    K healthy Debian 12 containers (bench-f01..), reached over SSH with a k
            C   floor_driver.py: one `ssh host python3 -` per host at once, running floor.py
            Cev `ssh host python3 inproc.py run ssh_evidence` per host at once: the same
                collectors as B with no Ansible around them (library pre-staged on the hosts)
-         and records wall time, controller CPU and bytes on the wire (see measure()).
+           B+pipe, B-probe  what-ifs: B with -e ansible_pipelining=true, B with -e diagnose_probe=false
+         and records wall time, controller CPU, the hosts' CPU (the containers' cgroups) and
+         bytes on the wire (see measure() and Wire).
 parse    classify() of the signature catalogue over 1,000,000 seeded synthetic sshd lines
          (synth.py), CPU seconds, next to `grep -c -F -f <the catalogue's literals>`.
 journal  a container whose journal holds about a million entries; sshd_journal_info run
@@ -60,6 +62,7 @@ REMOTE_DIR = "/opt/bench"
 JOURNAL_CONTAINER = "%s-journal" % TAG
 PR_SET_CHILD_SUBREAPER = 36
 
+ALL_VARIANTS = ("A", "A'", "B", "B'", "Bpipe", "Bnoprobe", "E", "C", "Cev")
 TARGETS = {
     "speedup_vs_A": 6.0,
     "speedup_vs_A_tuned": 4.0,
@@ -157,6 +160,31 @@ class Wire:
             else:
                 raise RuntimeError("no host-side interface for %s (iflink %s)" % (name, iflink))
 
+        # CPU the containers themselves spent (sshd, the modules, the commands), from their cgroups.
+        self.cpu_paths = []
+        for name in names:
+            cid = sh(["podman", "inspect", "-f", "{{.Id}}", name]).stdout.decode().strip()
+            for path in ("/sys/fs/cgroup/cpuacct/libpod_parent/libpod-%s/cpuacct.usage" % cid,
+                         "/sys/fs/cgroup/libpod_parent/libpod-%s/cpu.stat" % cid):
+                if os.path.exists(path):
+                    self.cpu_paths.append(path)
+                    break
+
+    def hosts_cpu(self):
+        """Seconds of CPU used by the fleet's containers so far (None where the cgroup is not found)."""
+        if len(self.cpu_paths) != len(self.paths):
+            return None
+        total = 0.0
+        for path in self.cpu_paths:
+            with open(path) as handle:
+                text = handle.read()
+            if path.endswith("cpuacct.usage"):
+                total += int(text) / 1e9
+            else:
+                fields = dict(line.split() for line in text.splitlines() if line.strip())
+                total += int(fields.get("usage_usec", 0)) / 1e6
+        return total
+
     def read(self):
         sent = received = 0
         for path in self.paths:
@@ -171,17 +199,18 @@ def measure(argv, env, cwd, logpath, wire):
     """Run one variant; return wall s, controller CPU s (user+sys of every descendant), bytes."""
     set_subreaper(True)
     try:
-        cpu0, (tx0, rx0) = children_cpu(), wire.read()
+        cpu0, (tx0, rx0), hosts0 = children_cpu(), wire.read(), wire.hosts_cpu()
         wall0 = time.perf_counter()
         with open(logpath, "wb") as out:
             rc = subprocess.call(argv, env=env, cwd=cwd, stdout=out, stderr=subprocess.STDOUT)
         wall = time.perf_counter() - wall0
-        tx1, rx1 = wire.read()
+        (tx1, rx1), hosts1 = wire.read(), wire.hosts_cpu()
         leftovers = reap_orphans()
         cpu = children_cpu() - cpu0
     finally:
         set_subreaper(False)
-    return {"rc": rc, "wall": wall, "cpu": cpu, "sent": tx1 - tx0, "received": rx1 - rx0, "leftovers": leftovers}
+    hosts = hosts1 - hosts0 if hosts0 is not None and hosts1 is not None else float("nan")
+    return {"rc": rc, "wall": wall, "cpu": cpu, "hosts_cpu": hosts, "sent": tx1 - tx0, "received": rx1 - rx0, "leftovers": leftovers}
 
 
 # --- containers ------------------------------------------------------------------------------
@@ -361,6 +390,9 @@ def fleet_variants(k, workdir, inventory, hosts, key, have_diagnose):
             return [playbook, "sshdoctor.connreset.diagnose", "-e", "sshdoctor_report_dir=%s" % os.path.join(run, "report")]
         variants["B"] = (diagnose, plain)
         variants["B'"] = (diagnose, tuned)
+        # What-ifs for the diagnose path: one setting changed from B each.
+        variants["Bpipe"] = (lambda run: diagnose(run) + ["-e", "ansible_pipelining=true"], plain)
+        variants["Bnoprobe"] = (lambda run: diagnose(run) + ["-e", "diagnose_probe=false"], plain)
     return variants
 
 
@@ -383,7 +415,7 @@ def run_fleet(opts, results):
     variants = fleet_variants(opts.k, workdir, inventory, hosts, key, have_diagnose)
     if not os.path.exists(os.path.join(ROOT, "plugins", "modules", "ssh_evidence.py")):
         variants.pop("Cev")
-    order = [v for v in ("A", "A'", "B", "B'", "E", "C", "Cev") if v in variants]
+    order = [v for v in ALL_VARIANTS if v in variants]
     if opts.variants:
         order = [v for v in order if v in opts.variants.split(",")]
     logs = os.path.join(workdir, "logs")
@@ -400,7 +432,8 @@ def run_fleet(opts, results):
         res = measure(builder(run), variant_env(cfg, run), run, logpath, wire)
         shutil.rmtree(run, ignore_errors=True)
         status = "ok" if res["rc"] == 0 else "rc=%s, see %s" % (res["rc"], logpath)
-        log("%-4s rep %-6s wall %6.2f s  cpu %6.2f s  sent %8d B  %s" % (variant, rep, res["wall"], res["cpu"], res["sent"], status))
+        log("%-4s rep %-6s wall %6.2f s  cpu %6.2f s  hosts cpu %6.2f s  sent %8d B  %s"
+            % (variant, rep, res["wall"], res["cpu"], res["hosts_cpu"], res["sent"], status))
         return res
 
     log("warm-up round (not counted)")
@@ -417,6 +450,7 @@ def run_fleet(opts, results):
             "wall_min": min(r["wall"] for r in runs),
             "wall_max": max(r["wall"] for r in runs),
             "cpu": median([r["cpu"] for r in runs]),
+            "hosts_cpu": median([r["hosts_cpu"] for r in runs]),
             "sent": median([r["sent"] for r in runs]),
             "received": median([r["received"] for r in runs]),
             "failed_runs": sum(1 for r in runs if r["rc"] != 0),
@@ -469,6 +503,8 @@ def run_parse(opts, results):
         "split": median([r["split"] for r in py]) * scale,
         "loop": median([r["loop"] for r in py]) * scale,
         "classify": median([r["classify"] for r in py]) * scale,
+        "prefilter": median([r["prefilter"] for r in py]) * scale,
+        "prefilter_hits": py[-1]["prefilter_hits"],
         "grep_cpu": median([g["cpu"] for g in grep]) * scale,
         "grep_wall": median([g["wall"] for g in grep]) * scale,
         "grep_count": grep[-1]["count"],
@@ -682,12 +718,15 @@ def target_rows(results):
             value = (b["wall"] - e["wall"]) / c["wall"]
             rows.append(("B within 1.5x of C after start-up ((B-E)/C)", "%.2fx" % value, "<= 1.5x",
                          verdict(value, TARGETS["B_over_C_after_startup"], False)))
-    else:
+    elif "fleet" in results:
         rows.append(("B (diagnose playbook)", "-", "", "not measured: playbooks/diagnose.yml missing"))
     parse = results.get("parse")
     if parse:
+        value = parse["classify"]
+        rows.append(("parsing: classify() on 1M lines, CPU s", "%.2f s" % value, "<= 0.5 s",
+                     verdict(value, TARGETS["parse_cpu_per_million"], False)))
         value = parse["split"] + parse["classify"]
-        rows.append(("parsing, CPU s per 1M lines (split + classify)", "%.2f s" % value, "<= 0.5 s",
+        rows.append(("  the same with splitlines() of the text", "%.2f s" % value, "<= 0.5 s",
                      verdict(value, TARGETS["parse_cpu_per_million"], False)))
     journal = results.get("journal")
     if journal:
@@ -735,40 +774,38 @@ def render(results, markdown=False):
             "A'": "A'  naive.yml, facts off, pipelining, ControlPersist, forks=K",
             "B": "B   ansible-playbook sshdoctor.connreset.diagnose, defaults",
             "B'": "B'  diagnose with A''s settings (forks=K, pipelining)",
+            "Bpipe": "B+pipe   what-if: B with -e ansible_pipelining=true",
+            "Bnoprobe": "B-probe  what-if: B with -e diagnose_probe=false",
             "E": "E   empty play, same inventory (start-up)",
             "C": "C   ssh host python3 - (floor.py), all hosts at once",
             "Cev": "Cev ssh host python3 inproc.py run ssh_evidence (B's collectors, no Ansible)",
         }
         rows = []
-        for name in ("A", "A'", "B", "B'", "E", "C", "Cev"):
+        for name in ALL_VARIANTS:
             if name in v:
                 s = v[name]
                 rows.append((labels[name], "%.2f s (%.2f-%.2f)" % (s["wall"], s["wall_min"], s["wall_max"]), "%.2f s" % s["cpu"],
-                             fmt_bytes(s["sent"]), fmt_bytes(s["received"]),
+                             "%.2f s" % s.get("hosts_cpu", float("nan")), fmt_bytes(s["sent"]), fmt_bytes(s["received"]),
                              "%d/%d" % (s["failed_runs"], len(s["runs"]))))
-        table(("variant", "wall median (min-max)", "controller CPU", "bytes sent", "bytes received", "failed runs"), rows)
+        table(("variant", "wall median (min-max)", "controller CPU", "hosts' CPU", "bytes sent", "bytes received", "failed runs"), rows)
         if "B" in v:
-            rows = []
-            for other in ("A", "A'", "C"):
-                if other in v:
-                    o = v[other]
-                    rows.append(("B/%s" % other, "%.3f" % (v["B"]["wall"] / o["wall"]), "%.3f" % (v["B"]["cpu"] / o["cpu"]),
-                                 "%.3f" % (v["B"]["sent"] / max(o["sent"], 1))))
+            def ratio(label, num, den, minus=None):
+                cells = [label]
+                for key in ("wall", "cpu", "hosts_cpu", "sent"):
+                    top = num[key] - (minus[key] if minus and key != "sent" else 0)
+                    cells.append("%.3f" % (top / den[key]) if den[key] else "-")
+                return tuple(cells)
+
+            rows = [ratio("B/%s" % other, v["B"], v[other]) for other in ("A", "A'", "C") if other in v]
             if "E" in v and "C" in v:
-                b, e, c = v["B"], v["E"], v["C"]
-                rows.append(("(B-E)/C", "%.3f" % ((b["wall"] - e["wall"]) / c["wall"]), "%.3f" % ((b["cpu"] - e["cpu"]) / c["cpu"]),
-                             "%.3f" % (b["sent"] / max(c["sent"], 1))))
+                rows.append(ratio("(B-E)/C", v["B"], v["C"], v["E"]))
             if "B'" in v:
-                for other in ("A'", "C"):
-                    if other in v:
-                        o = v[other]
-                        rows.append(("B'/%s" % other, "%.3f" % (v["B'"]["wall"] / o["wall"]), "%.3f" % (v["B'"]["cpu"] / o["cpu"]),
-                                     "%.3f" % (v["B'"]["sent"] / max(o["sent"], 1))))
+                rows.extend(ratio("B'/%s" % other, v["B'"], v[other]) for other in ("A'", "C") if other in v)
             if "Cev" in v and "E" in v:
-                b, e, c = v["B"], v["E"], v["Cev"]
-                rows.append(("(B-E)/Cev", "%.3f" % ((b["wall"] - e["wall"]) / c["wall"]), "%.3f" % ((b["cpu"] - e["cpu"]) / c["cpu"]),
-                             "%.3f" % (b["sent"] / max(c["sent"], 1))))
-            table(("ratio", "wall", "controller CPU", "bytes sent"), rows)
+                rows.append(ratio("(B-E)/Cev", v["B"], v["Cev"], v["E"]))
+                if "C" in v:
+                    rows.append(ratio("Cev/C", v["Cev"], v["C"]))
+            table(("ratio (E subtracted where named; not from bytes)", "wall", "controller CPU", "hosts' CPU", "bytes sent"), rows)
 
     parse = results.get("parse")
     if parse:
@@ -780,6 +817,9 @@ def render(results, markdown=False):
             ("text.splitlines()", "%.3f" % parse["split"]),
             ("empty Python loop over the lines", "%.3f" % parse["loop"]),
             ("_signatures.classify() on every line (loop included)", "%.3f" % parse["classify"]),
+            ("what-if: one regex over the text for candidate lines, classify() on those (%d hits%s)"
+             % (parse["prefilter_hits"], "" if parse["prefilter_hits"] == parse["hits"] else ", DIFFERENT from classify()"),
+             "%.3f" % parse["prefilter"]),
             ("grep -c -F -f <catalogue literals> (%d lines), floor" % parse["grep_count"], "%.3f (wall %.3f)" % (parse["grep_cpu"], parse["grep_wall"])),
         ])
 
@@ -810,7 +850,7 @@ def main():
     parser.add_argument("--only", default="fleet,parse,journal", help="comma-separated parts: fleet,parse,journal")
     parser.add_argument("--k", type=int, default=8, help="fleet size (8; 32 where the machine holds it)")
     parser.add_argument("--reps", type=int, default=5)
-    parser.add_argument("--variants", help="comma-separated subset of A,A',B,B',E,C,Cev")
+    parser.add_argument("--variants", help="comma-separated subset of " + ",".join(ALL_VARIANTS))
     parser.add_argument("--lines", type=int, default=1000000)
     parser.add_argument("--journal-entries", type=int, default=1000000)
     parser.add_argument("--journal-sshd-share", type=float, default=0.6,
