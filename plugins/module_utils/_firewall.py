@@ -814,6 +814,10 @@ def kernel_read_plan(proc_modules, modprobe_present, modules_disabled, nf_tables
 # --------------------------------------------------------------------------- collector
 _PROC = "/proc/sys/net/netfilter/"
 UNREADABLE = "unreadable"
+# Reads of /proc and /sys ask for at most this much: /proc/sys handlers allocate the
+# whole request up front and answer ENOMEM past the kernel's kmalloc limit (4 MiB on
+# x86-64), which Host.read_text's 8 MiB default exceeds.
+PROC_READ_MAX = 1 << 20
 
 
 def collect_firewall(host, ports=None, max_rules=MAX_RULES):
@@ -829,19 +833,19 @@ def collect_firewall(host, ports=None, max_rules=MAX_RULES):
         "counts": {"rules_total": 0, "rules_affecting_ssh": 0, "rules_returned": 0, "deduplicated_nft_rules": 0},
         "limits": {"max_rules": max_rules, "max_text": MAX_TEXT},
         "truncated": False,
-        "warnings": [],
+        "tool_warnings": [],
         "notes": [],
     }
     notes = result["notes"]
     legacy_names = {}
     for family, path in (("ip", "/proc/net/ip_tables_names"), ("ip6", "/proc/net/ip6_tables_names")):
-        text = host.read_text(path)
+        text = host.read_text(path, max_bytes=PROC_READ_MAX)
         # The file is root-only (0440): unreadable is not the same as absent.
         legacy_names[family] = UNREADABLE if text is None and host.exists(path) else parse_table_names(text)
     plan = kernel_read_plan(
-        parse_proc_modules(host.read_text("/proc/modules")),
+        parse_proc_modules(host.read_text("/proc/modules", max_bytes=PROC_READ_MAX)),
         host.exists("/proc/sys/kernel/modprobe"),
-        parse_int_file(host.read_text("/proc/sys/kernel/modules_disabled")) == 1,
+        parse_int_file(host.read_text("/proc/sys/kernel/modules_disabled", max_bytes=PROC_READ_MAX)) == 1,
         host.exists("/sys/module/nf_tables"),
         legacy_names["ip"],
         legacy_names["ip6"],
@@ -861,8 +865,8 @@ def collect_firewall(host, ports=None, max_rules=MAX_RULES):
             all_rules.extend(parsed["rules"])
             all_policies.extend(parsed["policies"])
             for warning in parsed["warnings"]:
-                if warning not in result["warnings"] and len(result["warnings"]) < MAX_WARNINGS:
-                    result["warnings"].append(warning)
+                if warning not in result["tool_warnings"] and len(result["tool_warnings"]) < MAX_WARNINGS:
+                    result["tool_warnings"].append(warning)
             family = "ip6" if source == "ip6tables" else "ip"
             for table, tinfo in parsed["tables"].items():
                 for chain, policy in tinfo["chains"].items():
@@ -994,12 +998,15 @@ def _command_note(command, res):
 
 
 def _read_conntrack(host, notes):
-    timeout = parse_int_file(host.read_text(_PROC + "nf_conntrack_tcp_timeout_established"))
-    count = parse_int_file(host.read_text(_PROC + "nf_conntrack_count"))
-    maximum = parse_int_file(host.read_text(_PROC + "nf_conntrack_max"))
+    def number(path):
+        return parse_int_file(host.read_text(path, max_bytes=PROC_READ_MAX))
+
+    timeout = number(_PROC + "nf_conntrack_tcp_timeout_established")
+    count = number(_PROC + "nf_conntrack_count")
+    maximum = number(_PROC + "nf_conntrack_max")
     if maximum is None:
-        maximum = parse_int_file(host.read_text("/proc/sys/net/nf_conntrack_max"))
-    loose = parse_int_file(host.read_text(_PROC + "nf_conntrack_tcp_loose"))
+        maximum = number("/proc/sys/net/nf_conntrack_max")
+    loose = number(_PROC + "nf_conntrack_tcp_loose")
     conntrack = {
         "available": timeout is not None or count is not None,
         "tcp_timeout_established": timeout,

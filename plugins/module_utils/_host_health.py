@@ -24,6 +24,10 @@ MAX_BOOTS = 10
 PRESSURE_RESOURCES = ("cpu", "memory", "io")
 UNIT_CANDIDATES = ("ssh.service", "sshd.service")
 _UINT64_MAX = 18446744073709551615
+# Reads of /proc and /sys ask for at most this much: /proc/sys handlers allocate the
+# whole request up front and answer ENOMEM past the kernel's kmalloc limit (4 MiB on
+# x86-64), which Host.read_text's 8 MiB default exceeds.
+PROC_READ_MAX = 1 << 20
 
 
 def _float(text):
@@ -305,15 +309,15 @@ def collect_host_health(host, unit=None, paths=None, max_boots=MAX_BOOTS):
         "sshd_tasks": {}, "sshd_memory": {},
         "limits": {"max_boots": max_boots}, "truncated": False, "notes": notes,
     }
-    uptime = parse_uptime(host.read_text("/proc/uptime"))
+    uptime = parse_uptime(host.read_text("/proc/uptime", max_bytes=PROC_READ_MAX))
     result["uptime_seconds"] = int(uptime) if uptime is not None else None
-    btime = parse_btime(host.read_text("/proc/stat"))
+    btime = parse_btime(host.read_text("/proc/stat", max_bytes=PROC_READ_MAX))
     result["boot_time"] = iso_from_epoch(btime)
 
-    load = parse_loadavg(host.read_text("/proc/loadavg"))
-    cpus = parse_cpu_list(host.read_text("/sys/devices/system/cpu/online"))
+    load = parse_loadavg(host.read_text("/proc/loadavg", max_bytes=PROC_READ_MAX))
+    cpus = parse_cpu_list(host.read_text("/sys/devices/system/cpu/online", max_bytes=PROC_READ_MAX))
     if cpus is None:
-        cpus = parse_cpuinfo_count(host.read_text("/proc/cpuinfo"))
+        cpus = parse_cpuinfo_count(host.read_text("/proc/cpuinfo", max_bytes=PROC_READ_MAX))
     if cpus is None:
         res = host.run(["nproc", "--all"])
         cpus = _int(res.stdout) if res.ok else None
@@ -322,14 +326,14 @@ def collect_host_health(host, unit=None, paths=None, max_boots=MAX_BOOTS):
     load["per_cpu_5"] = round(load["5"] / cpus, 2) if load.get("5") is not None and cpus else None
     result["load"] = load
 
-    meminfo = parse_meminfo(host.read_text("/proc/meminfo"))
+    meminfo = parse_meminfo(host.read_text("/proc/meminfo", max_bytes=PROC_READ_MAX))
     result["memory"] = memory_summary(meminfo)
     if not meminfo:
         notes.append("cannot read /proc/meminfo: memory figures unknown")
 
     missing = []
     for resource in PRESSURE_RESOURCES:
-        text = host.read_text("/proc/pressure/" + resource)
+        text = host.read_text("/proc/pressure/" + resource, max_bytes=PROC_READ_MAX)
         result["pressure"][resource] = parse_pressure(text) if text else None
         if not text:
             missing.append(resource)
@@ -343,8 +347,8 @@ def collect_host_health(host, unit=None, paths=None, max_boots=MAX_BOOTS):
     result["processes"] = {
         "count": len(procs) if procs else None,
         "threads": load.get("threads"),
-        "pid_max": _int(host.read_text("/proc/sys/kernel/pid_max")),
-        "threads_max": _int(host.read_text("/proc/sys/kernel/threads-max")),
+        "pid_max": _int(host.read_text("/proc/sys/kernel/pid_max", max_bytes=PROC_READ_MAX)),
+        "threads_max": _int(host.read_text("/proc/sys/kernel/threads-max", max_bytes=PROC_READ_MAX)),
     }
     proc = result["processes"]
     proc["threads_pct_of_pid_max"] = (round(100.0 * proc["threads"] / proc["pid_max"], 2)
@@ -424,5 +428,5 @@ def _boots(host, result, max_boots, notes):
             notes.append("no boot list from journalctl --list-boots or last -x reboot")
     if len(boots) > max_boots:
         result["truncated"] = True
-        boots = boots[-max_boots:]
+        boots = boots[-max_boots:] if max_boots > 0 else []
     result["recent_boots"] = boots
