@@ -24,6 +24,8 @@ description:
 author:
   - sshdoctor.connreset contributors (@sshdoctor)
 extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.flow
   - sshdoctor.connreset.attributes
 attributes:
   check_mode:
@@ -34,17 +36,12 @@ attributes:
     support: none
   action:
     support: full
-    description: Indicates this has a corresponding action plugin so some parts of the options can be executed on the controller.
   async:
     support: none
-    description: Supports being used with the C(async) keyword.
   bypass_host_loop:
     support: none
-    description: Forces a 'global' task that does not execute per host. Use C(run_once=true).
   platform:
     platforms: posix
-    description: Target OS/families that can be operated against.
-    support: N/A
   idempotent:
     support: full
     description: It reports no change; the files it writes are the run's output and carry the run's time.

@@ -25,22 +25,19 @@ description:
 author:
   - sshdoctor.connreset contributors (@sshdoctor)
 extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.flow
   - sshdoctor.connreset.attributes
   - sshdoctor.connreset.attributes.info_module
 attributes:
   action:
     support: full
-    description: Indicates this has a corresponding action plugin so some parts of the options can be executed on the controller.
   async:
     support: none
-    description: Supports being used with the C(async) keyword.
   bypass_host_loop:
     support: none
-    description: Forces a 'global' task that does not execute per host.
   platform:
     platforms: posix
-    description: Target OS/families that can be operated against.
-    support: N/A
 notes:
   - Each sample is one unauthenticated connection. OpenSSH 9.8 and later penalise addresses that open many of them
     (PerSourcePenalties, C(noauth) one second each by default); three samples stay far below that.
