@@ -337,6 +337,13 @@ def diagnose(_args=None):
             "-e", "sshdoctor_report_dir=" + lab.report_dir]
     log("running: %s" % " ".join(argv))
     rc = subprocess.run(argv, cwd=ROOT, check=False).returncode
+    report = os.path.join(lab.report_dir, "report.json")
+    if os.path.exists(report):
+        print()
+        print("Planted against found (tests/accuracy/compare.py):", flush=True)
+        subprocess.run([sys.executable, os.path.join(ROOT, "tests", "accuracy", "compare.py"), lab.statefile, report],
+                       check=False)
+        print()
     for name in ("report.json", "report.md", "report.html"):
         path = os.path.join(lab.report_dir, name)
         if os.path.exists(path):
