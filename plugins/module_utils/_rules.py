@@ -29,6 +29,8 @@ import datetime
 import ipaddress
 import re
 
+from ansible_collections.sshdoctor.connreset.plugins.module_utils._evidence import SECTIONS
+
 SEVERITIES = ("critical", "warning", "info")
 
 # The fixed cause ids, in the order used to break ties.
@@ -49,18 +51,16 @@ CAUSES = (
     "host_rebooted",
 )
 
-SECTIONS = ("sshd", "journal", "oom", "firewall", "tcp_wrappers", "host_health")
-
 HARDENING_ROLE = "sshdoctor.connreset.sshd_hardening"
 CLIENT_ROLE = "sshdoctor.connreset.ssh_client_keepalive"
 
 NOTHING_FOUND = "No cause of connection resets found in the evidence."
 
-# A conntrack / NAT table that forgets an idle TCP flow sooner than this cannot be
-# bridged by the kernel's TCP keepalive (first probe after 7200 s by default).
 # Client addresses in sshd's lines: "from [10.0.0.5]:4242", "with 10.0.0.5 port 4242", "from 10.0.0.5 (10.0.0.5)".
 _FROM_ADDRESS = r"(?:from|with) \[?([0-9A-Fa-f.:]+?)\]?(?::\d+| port \d+| \()"
 
+# A conntrack / NAT table that forgets an idle TCP flow sooner than this cannot be
+# bridged by the kernel's TCP keepalive (first probe after 7200 s by default).
 SHORT_CONNTRACK_SECONDS = 7200
 # Where a full disk stops sshd from logging people in (logs, lastlog/wtmp, /run/sshd, homes).
 KEY_MOUNTS = ("/", "/var", "/var/log", "/tmp", "/run", "/home")
@@ -425,7 +425,10 @@ def rule_firewall_reject(ev):
         chain = (rule.get("source"), rule.get("family"), rule.get("table"), rule.get("chain"))
         verdict = (rule.get("verdict") or "").upper()
         if verdict == "ACCEPT":
-            accepted_chains.add(chain)
+            # Only an ACCEPT of new connections (an allow-list) makes a later reject partial; the usual
+            # "ESTABLISHED,RELATED -j ACCEPT" at the top of a chain does not.
+            if not re.search(r"ESTABLISHED|RELATED", (rule.get("text") or "").upper()):
+                accepted_chains.add(chain)
             continue
         if _is_invalid_state_rule(rule):
             continue  # that is the idle-timeout mechanism, see rule_idle_timeout
@@ -568,8 +571,11 @@ def _deny_all_rules(section):
 def rule_host_unreachable(ev):
     p = ev.probe
     outcome = p.get("outcome") if p else None
+    if outcome == "timeout" and p.get("stage") == "banner":
+        outcome = "banner_timeout"
     target = "%s:%s" % ((p or {}).get("address") or (p or {}).get("host") or "the host", (p or {}).get("port") or 22)
     what = {
+        "banner_timeout": "TCP connects to %s, but no SSH banner arrives in time" % target,
         "banner": "sshd answers on %s, but Ansible could not log in" % target,
         "refused": "%s refuses connections: sshd is not listening, or a firewall rejects with tcp-reset" % target,
         "timeout": "nothing answers on %s: the host is down, or a firewall drops SSH" % target,
@@ -597,14 +603,14 @@ def rule_host_unreachable(ev):
         confidence = {"banner": 0.9, "refused": 0.5, "closed_before_banner": 0.5, "reset_before_banner": 0.5,
                       "closed_with_message": 0.5}.get(outcome, 0.95)
         return finding("host_unreachable", "critical", confidence, summary, evidence, fix)
-    if outcome in ("timeout", "no_route") and p.get("stage") in (None, "connect"):
+    if outcome in ("timeout", "no_route"):
         return finding(
             "host_unreachable", "warning", 0.6,
             "Ansible reached the host, but %s." % what[outcome],
             [ev.probe_line()],
             "Open port %s from your clients to this host on every firewall in between." % p.get("port", 22),
         )
-    if outcome == "timeout":
+    if outcome == "banner_timeout":
         return finding(
             "host_unreachable", "warning", 0.5,
             "TCP connects to %s, but no SSH banner arrives in time: sshd is overloaded or something in between holds the connection." % target,
@@ -728,7 +734,8 @@ def rule_oom_kill(ev):
     placed = [e for e in events if not (ev.get("oom", "in_container") and e.get("in_this_container") is None)]
     sshd_victims = sum(1 for e in placed if e.get("is_sshd"))
     unplaced_sshd = sum(1 for e in events if e.get("is_sshd")) - sshd_victims
-    unit_oom = ev.unit_events("oom_killed") + [e for e in ev.unit_events("failed_result") if e.get("result") == "oom-kill"]
+    unit_failed = [e for e in ev.unit_events("failed_result") if e.get("result") == "oom-kill"]
+    unit_oom = ev.unit_events("oom_killed") + unit_failed
     hits = ev.journal_hits("oom_kill")
     if not events and not unit_oom and not hits:
         return None
@@ -749,9 +756,13 @@ def rule_oom_kill(ev):
            "(systemd: MemoryMax= in its unit) or give the host more memory or swap.")
     if memcg:
         fix += "\nThe kills were inside a memory cgroup: raise that cgroup's limit (memory.max) or the service's MemoryMax=."
-    if unit_oom:
+    if unit_failed:
         return finding("oom_kill", "critical", 0.95,
-                       "The OOM killer killed sshd's own service: new connections failed until it was restarted.",
+                       "The OOM killer took down sshd's service: new connections failed until it was restarted.",
+                       evidence, fix)
+    if unit_oom:
+        return finding("oom_kill", "warning", 0.9,
+                       "The OOM killer killed a process of sshd's service: the sessions it carried were cut.",
                        evidence, fix)
     if sshd_victims:
         return finding("oom_kill", "warning", 0.9,

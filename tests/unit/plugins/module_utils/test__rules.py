@@ -245,9 +245,13 @@ CASES = [
     ("sshd OOM-killed, maybe another container's", healthy(oom={"source": "dmesg", "in_container": True, "sshd_victims": 1, "events": [
         {"time": iso(100), "pid": 812, "name": "sshd", "is_sshd": True, "in_this_container": None}]}),
      None, "oom_kill", "info"),
-    ("unit OOM-killed", healthy(journal=journal(unit_events=[{"time": iso(100), "event": "oom_killed",
-                                                              "message": "A process of this unit has been killed by the OOM killer."}])),
+    ("unit failed by the OOM killer", healthy(journal=journal(unit_events=[
+        {"time": iso(100), "event": "oom_killed", "message": "A process of this unit has been killed by the OOM killer."},
+        {"time": iso(100), "event": "failed_result", "result": "oom-kill", "message": "ssh.service: Failed with result 'oom-kill'."}])),
      None, "oom_kill", "critical"),
+    ("a process of the unit OOM-killed", healthy(journal=journal(unit_events=[
+        {"time": iso(100), "event": "oom_killed", "message": "A process of this unit has been killed by the OOM killer."}])),
+     None, "oom_kill", "warning"),
     ("memory exhausted", healthy(host_health={"memory": {"total_kb": 4000000, "available_kb": 100000}}),
      None, "resource_pressure", "warning"),
     ("disk full", healthy(host_health={"filesystems": [{"mount": "/var/log", "size_kb": 1000, "used_kb": 995, "used_pct": 99}]}),
@@ -374,6 +378,13 @@ def test_a_reject_after_an_accept_only_warns():
         fw_rule("-A INPUT -p tcp --dport 22 -j REJECT --reject-with tcp-reset", "REJECT", tcp_reset=True)]})
     item = top(diagnose(evidence))
     assert (item["cause"], item["severity"]) == ("firewall_reject", "warning")
+
+
+def test_an_established_accept_first_does_not_soften_a_reject():
+    evidence = healthy(firewall={"rules": [
+        fw_rule("-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT", "ACCEPT"),
+        fw_rule("-A INPUT -p tcp --dport 22 -j REJECT --reject-with tcp-reset", "REJECT", tcp_reset=True)]})
+    assert (top(diagnose(evidence))["cause"], top(diagnose(evidence))["severity"]) == ("firewall_reject", "critical")
 
 
 def test_firewall_fix_is_the_delete_command_for_the_rule():
@@ -531,6 +542,11 @@ def test_a_reachable_host_behind_a_silent_port_is_a_warning():
     result = diagnose(healthy(), probe("timeout", stage="connect"))
     assert (top(result)["cause"], top(result)["severity"]) == ("host_unreachable", "warning")
     assert diagnose(healthy(), probe("timeout", stage="banner"))["findings"][0]["confidence"] == 0.5
+
+
+def test_unreachable_with_a_silent_sshd_says_tcp_connects():
+    result = diagnose(None, probe("timeout", stage="banner"), reachable=False, unreachable_msg="Connection timed out during banner exchange")
+    assert "TCP connects to 192.0.2.10:22, but no SSH banner arrives in time" in top(result)["summary"]
 
 
 def test_unreachable_without_probe_still_reports():
