@@ -551,7 +551,7 @@ def plan_placement(main_path, files, rendered, dropin_dir="/etc/ssh/sshd_config.
     probe = dict(files)
     probe[dropin_path] = render_dropin(rendered) if rendered else DROPIN_HEADER
     probe[main_path] = remove_block(files[main_path])
-    probe_directives, _ = expand(main_path, probe, sshd_dir)
+    probe_directives, _probe_notes = expand(main_path, probe, sshd_dir)
     included_globally = any(
         d["file"] == dropin_path and d["match"] is None for d in probe_directives
     ) or _file_read_globally(main_path, probe, dropin_path, sshd_dir)
@@ -627,7 +627,7 @@ def plan_placement(main_path, files, rendered, dropin_dir="/etc/ssh/sshd_config.
 
 
 def _file_read_globally(main_path, files, path, sshd_dir):
-    directives, _ = expand(main_path, files, sshd_dir)
+    directives, _notes = expand(main_path, files, sshd_dir)
     for d in directives:
         if d["key"] != "include" or d["match"] is not None:
             continue

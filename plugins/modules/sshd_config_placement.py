@@ -23,10 +23,10 @@ description:
   - Refuses to touch a configuration that C(sshd -t) already rejects. After writing, the whole
     configuration must pass C(sshd -t) and C(sshd -T) must show the requested values; otherwise the
     previous files are put back and the module fails.
-  - It never restarts sshd. Restart it when RV(changed) is true (the P(sshdoctor.connreset.sshd_hardening#role)
+  - It never restarts sshd. Restart it when the task reports a change (the C(sshdoctor.connreset.sshd_hardening)
     role does that in a handler, then checks a new connection and rolls back on failure).
 author:
-  - sshdoctor.connreset contributors
+  - sshdoctor.connreset contributors (@sshdoctor)
 extends_documentation_fragment:
   - sshdoctor.connreset.attributes
 attributes:
@@ -87,7 +87,9 @@ notes:
   - Needs root (C(become=true)).
   - Commands run with C(LC_ALL=C) and argument lists, never through a shell.
 seealso:
-  - role: sshdoctor.connreset.sshd_hardening
+  - name: The sshd_hardening role
+    description: Runs this module, restarts sshd in a handler, checks a new connection and rolls back on failure.
+    link: https://example.invalid/sshdoctor/connreset/README.md
 """
 
 EXAMPLES = r"""
@@ -161,7 +163,9 @@ backups:
   returned: always
   type: list
   elements: dict
-  sample: [{"path": "/etc/ssh/sshd_config.d/00-conflict.conf", "backup": "/var/lib/sshdoctor-connreset/backups/20250101T000000/etc/ssh/sshd_config.d/00-conflict.conf"}]
+  sample:
+    - path: /etc/ssh/sshd_config.d/00-conflict.conf
+      backup: /var/lib/sshdoctor-connreset/backups/20250101T000000Z-4242/etc/ssh/sshd_config.d/00-conflict.conf
 conflicts:
   description: Lines elsewhere that still win with another value (file, line, keyword, value, wanted, text).
   returned: always
