@@ -521,8 +521,9 @@ def rule_tcp_wrappers_denied(ev):
             "Connections are accepted and then closed without a banner: the mark of TCP wrappers (hosts.deny) denying "
             "the controller; an IPS or a load balancer without a backend does the same.",
             [ev.probe_line(), "ansible: %s" % _clip(ev.unreachable_msg or "unreachable")],
-            "On the host's console: grep -v '^#' /etc/hosts.deny /etc/hosts.allow; remove or narrow the line that denies "
-            "sshd to your clients, or allow them first in /etc/hosts.allow:\n  sshd: <your networks, e.g. 10.0.0.0/8>",
+            "On the host's console, remove or narrow the hosts.deny line that denies sshd to your clients "
+            "(grep -v '^#' /etc/hosts.deny /etc/hosts.allow), or allow them first in /etc/hosts.allow.\n"
+            "  sshd: <your networks, e.g. 10.0.0.0/8>",
         )
     section = ev.section("tcp_wrappers")
     honoured = ev.get("sshd", "tcp_wrappers", "honoured")
@@ -550,7 +551,7 @@ def rule_tcp_wrappers_denied(ev):
     summary = "TCP wrappers (hosts.allow / hosts.deny) deny sshd to %s: the connection is cut before the banner." % (
         ", ".join(clients) if clients else "some clients")
     first = denied[0] if denied else {}
-    fix = "Remove or narrow the deny line%s, or allow your clients before it in /etc/hosts.allow:\n  sshd: <your networks, e.g. 10.0.0.0/8>" % (
+    fix = "Remove or narrow the deny line%s, or allow your clients first in /etc/hosts.allow.\n  sshd: <your networks, e.g. 10.0.0.0/8>" % (
         " (%s line %s: %s)" % (first.get("file"), first.get("line"), first.get("rule")) if first else "")
     return finding("tcp_wrappers_denied", "critical", confidence, summary, evidence, fix)
 
@@ -714,7 +715,7 @@ def rule_source_penalty(ev):
         if not ev.reachable and ev.probe_share("closed_with_message") > 0.5:
             severity, confidence = "critical", 0.6
     fix = (
-        "Exempt the addresses of your automation and monitoring, which open many connections that do not log in:\n"
+        "Exempt your automation's and monitoring's addresses (they open many connections that never log in) from the penalties.\n"
         "PerSourcePenaltyExemptList 10.0.0.0/8,192.168.0.0/16\n"
         "(or, to turn the feature off: PerSourcePenalties no) in /etc/ssh/sshd_config.d/, then %s" % _reload(ev)
     )
@@ -912,7 +913,7 @@ def rule_idle_timeout(ev):
     else:
         return None
     fix = (
-        "Set ClientAliveInterval %d in sshd, shorter than the shortest idle timeout on the path:\n"
+        "Set ClientAliveInterval %d in sshd, shorter than the shortest idle timeout on the path.\n"
         "ClientAliveInterval %d\nClientAliveCountMax 3\n"
         "ClientAliveInterval is first-value-wins: %s; then %s\n"
         "Clients can do the same from their side: ServerAliveInterval %d in ~/.ssh/config "

@@ -307,6 +307,14 @@ def test_rule_names_its_cause_first(evidence, probe_result, cause, severity):
     assert result["summary"] == top(result)["summary"]
 
 
+@pytest.mark.parametrize("evidence, probe_result, cause, severity", [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_the_first_line_of_every_fix_stands_alone(evidence, probe_result, cause, severity):
+    # The table and the overview show only the first line: it must be a whole instruction.
+    for item in diagnose(copy.deepcopy(evidence), probe_result, reachable=evidence is not None)["findings"]:
+        first = item["fix"].splitlines()[0].rstrip()
+        assert len(first) > 20 and not first.endswith(":"), first
+
+
 def test_every_cause_has_a_case():
     assert set(c[3] for c in CASES) == set(_rules.CAUSES)
 
