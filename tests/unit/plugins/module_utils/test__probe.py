@@ -20,6 +20,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ansible_collections.sshdoctor.connreset.plugins.module_utils import _probe
+from ansible_collections.sshdoctor.connreset.tests.unit.fake_host import read_fixture
 
 OPENSSH_BANNER = b"SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3\r\n"
 
@@ -295,17 +296,11 @@ def test_summary_takes_the_majority():
     assert summary["connected"] == 2
 
 
-# mtr 0.95's `--report --json` shape (transcribed from mtr's report.c, not captured: mtr is not
-# installed on the test machines).
-MTR_JSON = """{"report": {"mtr": {"src": "ctl", "dst": "10.88.0.5", "tos": 0, "tests": 5, "psize": "64", "bitpattern": "0x00"},
- "hubs": [{"count": 1, "host": "10.88.0.5", "Loss%": 0.0, "Snt": 5, "Last": 0.09, "Avg": 0.08, "Best": 0.06,
- "Wrst": 0.1, "StDev": 0.01}]}}"""
-
-
 def test_parse_mtr_json():
-    assert _probe.parse_mtr_json(MTR_JSON) == [
-        {"hop": 1, "host": "10.88.0.5", "loss_pct": 0.0, "sent": 5, "last": 0.09, "avg": 0.08, "best": 0.06,
-         "worst": 0.1, "stdev": 0.01}
+    # Captured: mtr 0.95 (Debian 12's mtr-tiny) from the controller to a test container.
+    assert _probe.parse_mtr_json(read_fixture("debian12/mtr_report_json.txt")) == [
+        {"hop": 1, "host": "10.88.0.82", "loss_pct": 0.0, "sent": 3, "last": 0.07, "avg": 0.209, "best": 0.07,
+         "worst": 0.489, "stdev": 0.241}
     ]
 
 
