@@ -14,17 +14,20 @@ __metaclass__ = type
 
 import json
 import os
+import socket
+import sys
 
 import pytest
 
 ansible_runner = pytest.importorskip("ansible_runner")
 
 
-@pytest.fixture(scope="module")
-def job(tmp_path_factory):
-    private = tmp_path_factory.mktemp("runner")
+def run_diagnose(private, inventory=None):
     report_dir = private / "report"
     (private / "project").mkdir()
+    if inventory:
+        (private / "inventory").mkdir()
+        (private / "inventory" / "hosts").write_text(inventory)
     env = dict((k, v) for k, v in os.environ.items() if k.startswith(("ANSIBLE_", "PATH", "HOME", "CONTAINERS_CONF")))
     env["ANSIBLE_NOCOLOR"] = "1"
     result = ansible_runner.run(
@@ -37,6 +40,27 @@ def job(tmp_path_factory):
     )
     events = list(result.events)
     return {"result": result, "events": events, "report_dir": report_dir, "stdout": result.stdout.read()}
+
+
+@pytest.fixture(scope="module")
+def job(tmp_path_factory):
+    return run_diagnose(tmp_path_factory.mktemp("runner"))
+
+
+def closed_port():
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()
+    return port
+
+
+@pytest.fixture(scope="module")
+def fleet_job(tmp_path_factory):
+    """localhost plus a host whose SSH port is closed: Ansible cannot reach it."""
+    inventory = ("localhost ansible_connection=local ansible_python_interpreter=%s\n"
+                 "down ansible_host=127.0.0.1 ansible_port=%d ansible_connection=ssh\n" % (sys.executable, closed_port()))
+    return run_diagnose(tmp_path_factory.mktemp("runner-fleet"), inventory)
 
 
 def task_events(job, event, action=None):
@@ -95,3 +119,19 @@ def test_the_table_is_in_the_job_output(job):
     header = [i for i, line in enumerate(lines) if line.split()[:5] == ["HOST", "TOP", "CAUSE", "SEVERITY", "FIX"]]
     assert header, job["stdout"][-3000:]
     assert lines[header[0] + 1].startswith("localhost ")
+
+
+def test_an_unreachable_host_stays_in_the_play_and_in_the_report(fleet_job):
+    assert fleet_job["result"].status == "successful", fleet_job["stdout"][-3000:]
+    unreachable = task_events(fleet_job, "runner_on_unreachable")
+    assert [(e["host"], e["resolved_action"]) for e in unreachable] == [("down", "sshdoctor.connreset.ssh_evidence")]
+    probed = [e["host"] for e in task_events(fleet_job, "runner_on_ok", "sshdoctor.connreset.ssh_probe")]
+    assert sorted(probed) == ["down", "localhost"]
+    res = task_events(fleet_job, "runner_on_ok", "sshdoctor.connreset.diagnose_report")[0]["res"]
+    assert res["hosts"]["down"]["status"] == "unreachable" and res["hosts"]["down"]["reachable"] is False
+    report = json.loads((fleet_job["report_dir"] / "report.json").read_text())
+    down = report["hosts"]["down"]
+    assert down["probe"]["outcome"] == "refused"
+    # From the probe alone: a refused port points at sshd first, the symptom comes after.
+    assert [f["cause"] for f in down["findings"]] == ["sshd_not_running", "host_unreachable"]
+    assert report["counts"]["unreachable"] == 1
