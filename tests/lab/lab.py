@@ -82,9 +82,9 @@ class Lab:
         name = host if isinstance(host, str) else host.name
         return podman("exec", name, "sh", "-c", script, check=check, timeout=timeout)
 
-    def python(self, host, code, *args, timeout=120):
+    def python(self, host, code, *args, timeout=120, check=True):
         name = host if isinstance(host, str) else host.name
-        return podman("exec", name, "python3", "-c", code, *[str(a) for a in args], timeout=timeout)
+        return podman("exec", name, "python3", "-c", code, *[str(a) for a in args], timeout=timeout, check=check)
 
     def client_ssh(self, host, command, options=(), check=False, timeout=60):
         """ssh from the lab client (its own address) to a host, as root with the lab key."""
