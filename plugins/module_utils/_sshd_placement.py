@@ -679,6 +679,27 @@ def verify_endpoint(effective):
     return {"address": "127.0.0.1", "port": int(ports[0])}
 
 
+def keyscan_type(effective, exists=None):
+    """The one host key type ``ssh-keyscan -t`` should ask for: a type sshd really has.
+
+    Without ``-t`` ssh-keyscan also offers types the server lacks (sk-ssh-ed25519 on
+    OpenSSH 10), and sshd logs each as "Unable to negotiate", which reads like an
+    algorithm mismatch in the journal. Prefers ed25519, then ecdsa, then rsa.
+    """
+    keys = effective.get("hostkey") or []
+    if not isinstance(keys, list):
+        keys = [keys]
+    found = {}
+    for path in keys:
+        match = re.search(r"ssh_host_(ed25519|ecdsa|rsa)_key$", path.strip())
+        if match and (exists is None or exists(path.strip())):
+            found.setdefault(match.group(1), path.strip())
+    for key_type in ("ed25519", "ecdsa", "rsa"):
+        if key_type in found:
+            return key_type
+    return None
+
+
 def listeners(effective):
     listen = effective.get("listenaddress") or []
     if not isinstance(listen, list):
@@ -829,6 +850,7 @@ def apply_placement(host, writer, settings, main_path="/etc/ssh/sshd_config",
     effective_before = parse_sshd_T(before_T.stdout) if before_T.rc == 0 else {}
     result["effective_before"] = dict((n.lower(), effective_before.get(n.lower())) for n in KEYWORD_ORDER)
     result["verify"] = verify_endpoint(effective_before)
+    result["verify"]["key_type"] = keyscan_type(effective_before, host.exists)
     result["service"] = read_service_state(host)
 
     dropin_path = dropin_dir.rstrip("/") + "/" + dropin_name
@@ -902,6 +924,7 @@ def apply_placement(host, writer, settings, main_path="/etc/ssh/sshd_config",
         )
     result["listeners_changed"] = listeners(effective_before) != listeners(effective_after)
     result["verify"] = verify_endpoint(effective_after)
+    result["verify"]["key_type"] = keyscan_type(effective_after, host.exists)
     return finish()
 
 

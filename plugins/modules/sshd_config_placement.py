@@ -199,10 +199,12 @@ listeners_changed:
   returned: always
   type: bool
 verify:
-  description: Address and port where a check on the host itself reaches sshd.
+  description:
+    - Address and port where a check on the host itself reaches sshd, and the one host key type it has
+      (for C(ssh-keyscan -t); null when none of ed25519, ecdsa, rsa is found).
   returned: when the configuration could be read
   type: dict
-  sample: {"address": "127.0.0.1", "port": 22}
+  sample: {"address": "127.0.0.1", "port": 22, "key_type": "ed25519"}
 service:
   description:
     - The unit running sshd (V(ssh) or V(sshd), null without systemd), whether it is active, whether a socket

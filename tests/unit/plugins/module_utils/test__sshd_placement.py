@@ -360,6 +360,21 @@ def test_verify_endpoint_from_captured_sshd_T(release):
 
 
 @pytest.mark.parametrize(
+    "existing, key_type",
+    [
+        (None, "ed25519"),
+        ({"/etc/ssh/ssh_host_rsa_key", "/etc/ssh/ssh_host_ecdsa_key"}, "ecdsa"),
+        ({"/etc/ssh/ssh_host_rsa_key"}, "rsa"),
+        (set(), None),
+    ],
+)
+def test_keyscan_asks_only_for_a_key_type_sshd_has(existing, key_type):
+    effective = sp.parse_sshd_T(read_fixture("debian13/sshd_placement/sshd_T.txt"))
+    exists = None if existing is None else existing.__contains__
+    assert sp.keyscan_type(effective, exists) == key_type
+
+
+@pytest.mark.parametrize(
     "listen, endpoint",
     [
         (["[::]:2222"], {"address": "::1", "port": 2222}),
