@@ -7,7 +7,7 @@
 A faulted host passes when its TOP finding (the first in the report, which the
 report sorts by severity, then confidence) is the planted cause. The healthy
 host passes when it has no warning or critical finding. A host missing from
-the report fails. Prints a table, the findings of every failing host, and a
+the report, or whose fault the lab could not plant, fails. Prints a table, the findings of every failing host, and a
 last line ``N passed, M failed``; exits 1 when anything failed.
 """
 
@@ -17,8 +17,10 @@ import sys
 ALARMING = ("critical", "warning")
 
 
-def judge(planted, entry):
+def judge(planted, entry, really_planted=True):
     """(passed, found, why) for one host: planted cause id or "healthy", its report entry or None."""
+    if not really_planted:
+        return False, describe(entry["findings"][0]) if entry and entry.get("findings") else "-", "the lab could not plant it"
     if entry is None:
         return False, "-", "missing from the report"
     findings = entry.get("findings") or []
@@ -66,7 +68,7 @@ def main(lab_json, report_json):
     failures = []
     for host in lab["hosts"]:
         entry = hosts.get(host["name"])
-        passed, found, why = judge(host["cause"], entry)
+        passed, found, why = judge(host["cause"], entry, host.get("planted", True))
         reachable = entry.get("reachable") if entry else None
         rows.append((host["name"], host["release"], {True: "yes", False: "no"}.get(reachable, "?"),
                      host["cause"], found, "ok" if passed else "FAIL: " + why))
@@ -76,6 +78,8 @@ def main(lab_json, report_json):
     for host, entry in failures:
         print()
         print("%s (planted %s: %s)" % (host["name"], host["cause"], host["how"]))
+        if not host.get("planted", True):
+            print("  not planted: %s" % host.get("error"))
         for finding in (entry or {}).get("findings") or []:
             print("  - %s: %s" % (describe(finding), finding.get("summary")))
             for line in (finding.get("evidence") or [])[:4]:

@@ -137,6 +137,10 @@ def down(_args=None):
         podman("rm", "-f", "-t", "0", *names, timeout=300)
     if podman("network", "exists", NETWORK, check=False).returncode == 0:
         podman("network", "rm", "-f", NETWORK)
+    lab = Lab()
+    for path in (lab.inventory, lab.statefile):  # they describe a fleet that is gone
+        if os.path.exists(path):
+            os.remove(path)
     log("lab is down")
     return 0
 
@@ -218,7 +222,7 @@ def boot(lab, host, attempts=2):
     raise faults.PlantError("%s did not boot" % host.name)
 
 
-def write_inventory(lab, proofs, reachable):
+def write_inventory(lab, proofs, reachable, failed):
     """An inventory a user could have written for this fleet; lab_* variables say what was planted."""
     lines = [
         "---",
@@ -252,7 +256,8 @@ def write_inventory(lab, proofs, reachable):
         "inventory": lab.inventory,
         "hosts": [
             {"name": h.name, "release": h.release, "address": lab.address(h), "cause": h.cause,
-             "how": h.how, "reachable_by_ssh": reachable.get(h.name), "proof": proofs.get(h.name)}
+             "how": h.how, "reachable_by_ssh": reachable.get(h.name), "proof": proofs.get(h.name),
+             "planted": h.name not in failed, "error": failed.get(h.name)}
             for h in faults.FLEET
         ],
     }
@@ -265,7 +270,8 @@ def fleet_table(state):
     rows = [("host", "release", "address", "planted cause", "SSH from controller", "proof")]
     for h in state["hosts"]:
         rows.append((h["name"], h["release"], h["address"], h["cause"],
-                     {True: "yes", False: "no", None: "?"}[h["reachable_by_ssh"]], (h["proof"] or "")[:90]))
+                     {True: "yes", False: "no", None: "?"}[h["reachable_by_ssh"]],
+                     (h["proof"] if h.get("planted", True) else "NOT PLANTED: %s" % h.get("error"))[:90]))
     widths = [max(len(r[i]) for r in rows) for i in range(5)]
     out = []
     for index, row in enumerate(rows):
@@ -313,7 +319,7 @@ def up(args):
         if reachable[host.name] != host.reachable:
             failed.setdefault(host.name, "SSH from the controller %s, expected %s" % (
                 "works" if reachable[host.name] else "fails", "to work" if host.reachable else "to fail"))
-    state = write_inventory(lab, proofs, reachable)
+    state = write_inventory(lab, proofs, reachable, failed)
     print()
     print(fleet_table(state))
     print()
