@@ -27,6 +27,7 @@ from ansible_collections.sshdoctor.connreset.plugins.module_utils import _report
 display = Display()
 
 FORMATS = ("json", "md", "html")
+GENERATOR = "sshdoctor.connreset diagnose_report"
 
 ARGUMENT_SPEC = dict(
     dest=dict(type="path", default="./sshdoctor-report"),
@@ -98,7 +99,7 @@ class ActionModule(ActionBase):
             inputs[name] = host_input(raw.get(args["evidence_var"]), raw.get(args["probe_var"]))
 
         now = time.time()
-        report = _report.build_report(inputs, now, generator=self._generator())
+        report = _report.build_report(inputs, now, generator=GENERATOR)
         dest = os.path.abspath(os.path.expanduser(args["dest"]))
         try:
             files, evidence_dir = self._write(report, inputs, dest, args)
@@ -127,9 +128,6 @@ class ActionModule(ActionBase):
             table=table.splitlines(),
         )
         return result
-
-    def _generator(self):
-        return "sshdoctor.connreset diagnose_report"
 
     def _write(self, report, inputs, dest, args):
         if not os.path.isdir(dest):
