@@ -39,7 +39,7 @@ def utc_iso(epoch):
     return datetime.datetime.fromtimestamp(epoch, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def host_entry(name, evidence=None, probe=None, status=DIAGNOSED, message=None, now=None):
+def host_entry(evidence=None, probe=None, status=DIAGNOSED, message=None, now=None):
     """One host's part of the report: ``{status, reachable, probe, findings, summary, notes, facts, message}``."""
     reachable = status not in (UNREACHABLE, NOT_RUN)
     diagnosis = _rules.diagnose(
@@ -59,9 +59,6 @@ def host_entry(name, evidence=None, probe=None, status=DIAGNOSED, message=None, 
         notes.insert(0, message or "no evidence or probe result was recorded for this host")
         if not diagnosis["findings"]:
             summary = "Not diagnosed: %s" % (message or "no evidence or probe result was recorded for this host")
-    elif status == DIAGNOSED:
-        # Findings from the probe alone for a reachable host are still meant; the rules saw it all.
-        pass
     return {
         "status": status,
         "reachable": reachable,
@@ -83,7 +80,6 @@ def build_report(hosts, now, generator=None):
     for name in hosts:
         data = hosts[name] or {}
         entries[str(name)] = host_entry(
-            name,
             evidence=data.get("evidence"),
             probe=data.get("probe"),
             status=data.get("status") or DIAGNOSED,
