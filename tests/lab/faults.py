@@ -11,15 +11,15 @@ controller: OpenSSH 10 penalises the source address, and the controller must
 stay able to log in to diagnose.
 
 ``lab`` is the ``Lab`` object from lab.py: ``lab.sh(host, script)``,
-``lab.client_ssh(host, cmd)``, ``lab.client_connect(host, n, hold)``,
-``lab.controller_ssh(host)``, ``lab.journal(host)``, addresses.
+``lab.python(host, code, *args)``, ``lab.client_ssh(host, cmd)``,
+``lab.client_connect(host, n, hold)``, ``lab.journal(host)``, addresses.
 """
 
 import dataclasses
 import re
 import socket
 import time
-from typing import Callable, List, Dict
+from typing import Callable, Dict, List, Optional
 
 RELEASES = ("debian11", "debian12", "debian13")
 BASE_CAPS = ["NET_ADMIN", "NET_RAW"]
@@ -36,7 +36,7 @@ class Host:
     cause: str  # the planted cause id, or "healthy"
     offset: int  # address: this offset in the lab subnet
     how: str  # one line: how the fault is made real
-    plant: Callable
+    plant: Optional[Callable]  # None for the client, which is not diagnosed
     reachable: bool = True  # can the controller still log in over SSH once the fault is planted?
     run_args: List[str] = dataclasses.field(default_factory=list)  # extra `podman create` arguments
     caps: List[str] = dataclasses.field(default_factory=lambda: list(BASE_CAPS))
@@ -184,7 +184,7 @@ def plant_source_penalty(lab, host):
 def plant_oom_kill(lab, host):
     # The container has --memory=192m. An ordinary session from the client; its sshd process is
     # made the OOM killer's choice with oom_score_adj=1000, then a memory hog fills the cgroup.
-    lab.client_ssh_detached(host, "sleep 600")
+    lab.client_ssh(host, "sleep 600", detach=True)
 
     def session_pid():
         return lab.sh(host, "pgrep -n -f '^sshd(-session)?: root@notty'", check=False).stdout.strip()
@@ -312,10 +312,6 @@ def plant_host_unreachable(lab, host):
     return "container stopped (%s); its address stays in the inventory" % state
 
 
-def plant_client(lab, host):  # pragma: no cover - the client is not planted
-    return ""
-
-
 # --- the fleet ------------------------------------------------------------------------------
 
 FLEET = [
@@ -359,4 +355,4 @@ FLEET = [
          plant_host_unreachable, reachable=False),
 ]
 
-CLIENT = Host("lab-client", "debian12", "client", 200, "produces the misbehaving clients' traffic", plant_client)
+CLIENT = Host("lab-client", "debian12", "client", 200, "produces the misbehaving clients' traffic", None)

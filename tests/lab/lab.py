@@ -77,23 +77,21 @@ class Lab:
     def address(self, host):
         return str(SUBNET[host.offset])
 
-    def sh(self, host, script, check=True, timeout=120):
-        """Run a shell script inside a lab container (podman exec, not SSH)."""
+    def run_in(self, host, *argv, check=True, timeout=120, detach=False):
+        """Run a command inside a lab container (podman exec, not SSH)."""
         name = host if isinstance(host, str) else host.name
-        return podman("exec", name, "sh", "-c", script, check=check, timeout=timeout)
+        return podman("exec", *(["-d"] if detach else []), name, *argv, check=check, timeout=timeout)
+
+    def sh(self, host, script, check=True, timeout=120):
+        return self.run_in(host, "sh", "-c", script, check=check, timeout=timeout)
 
     def python(self, host, code, *args, timeout=120, check=True):
-        name = host if isinstance(host, str) else host.name
-        return podman("exec", name, "python3", "-c", code, *[str(a) for a in args], timeout=timeout, check=check)
+        return self.run_in(host, "python3", "-c", code, *[str(a) for a in args], timeout=timeout, check=check)
 
-    def client_ssh(self, host, command, options=(), check=False, timeout=60):
+    def client_ssh(self, host, command, options=(), check=False, timeout=60, detach=False):
         """ssh from the lab client (its own address) to a host, as root with the lab key."""
-        argv = ["exec", faults.CLIENT.name, "ssh", "-i", "/root/.ssh/id_ed25519"] + SSH_OPTIONS + list(options)
-        return podman(*(argv + ["root@" + self.address(host), command]), check=check, timeout=timeout)
-
-    def client_ssh_detached(self, host, command):
-        argv = ["exec", "-d", faults.CLIENT.name, "ssh", "-i", "/root/.ssh/id_ed25519"] + SSH_OPTIONS
-        podman(*(argv + ["root@" + self.address(host), command]))
+        argv = ["ssh", "-i", "/root/.ssh/id_ed25519"] + SSH_OPTIONS + list(options) + ["root@" + self.address(host), command]
+        return self.run_in(faults.CLIENT.name, *argv, check=check, timeout=timeout, detach=detach)
 
     def client_connect(self, host, count, hold=0.0):
         """TCP connections from the client that never authenticate; {what each got first: how many}."""
