@@ -44,7 +44,7 @@ options:
     type: int
     default: 200
 notes:
-  - Listing rules needs root (C(become: true)); without it the readers fail and RV(notes) says so.
+  - Listing rules needs root (become); without it the readers fail and RV(notes) says so.
   - Whether a rule affects ssh is decided from its own matches (protocol, ports) and from the chains that lead to
     it; addresses, interfaces and connection states are shown in RV(rules[].text) but not evaluated. Rules in
     FORWARD chains (routed traffic) do not count as affecting the local sshd.
@@ -80,7 +80,7 @@ sources:
       were read), C(tools) (the reader per back end) and C(skipped) (back end -> why it was not read).
     - C(nft) has C(available), C(read) and C(version).
     - C(kernel) has C(modules) (C(loadable), C(none), C(disabled) or C(unknown)), C(nf_tables) (C(loaded),
-      C(not loaded), C(built-in) ...) and C(legacy_tables) (C(ip) and C(ip6): the legacy tables in use).
+      C(not loaded), C(built-in) ...) and C(legacy_tables) (C(ip) and C(ip6), the legacy tables in use).
   returned: always
   type: dict
   sample:

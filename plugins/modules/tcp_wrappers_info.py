@@ -17,9 +17,9 @@ description:
     scan of the binary's dynamic strings). Debian and Ubuntu patch libwrap in; upstream, Fedora and RHEL 8+ do not.
   - Parses C(/etc/hosts.allow) and C(/etc/hosts.deny) (daemon lists, C(ALL), C(LOCAL), C(KNOWN), C(UNKNOWN),
     C(PARANOID), C(.domain), C(prefix.), C(net/mask), CIDR, C([ipv6]/len), wildcards, C(EXCEPT) nested,
-    C(user@host), C(daemon@host), C(/file) patterns, the hosts_options C(: allow) / C(: deny) / C(: twist) form,
+    C(user@host), C(daemon@host), C(/file) patterns, the hosts_options C(allow), C(deny) and C(twist) options,
     continuation lines, comments).
-  - Evaluates hosts_access(5)'s order for daemon C(sshd) and each client address: the first matching rule of
+  - Evaluates hosts_access(5)'s order for daemon C(sshd) and each client address. The first matching rule of
     hosts.allow grants, then the first of hosts.deny denies, else access is granted. Each decision names the file,
     line and rule that made it.
   - The evaluator follows Debian's libwrap as measured against real sshd 8.4, 9.2 and 10.0, including its quirks
@@ -98,8 +98,8 @@ libwrap:
 files:
   description:
     - Per file (C(/etc/hosts.allow), C(/etc/hosts.deny)) C(exists), C(readable), C(lines) (physical lines),
-      C(rule_count), C(sshd_rule_count) (rules whose daemon list selects sshd), C(warnings) (C(line), C(message):
-      lines libwrap ignores or warns about), C(truncated), and C(rules) (at most 100 per file).
+      C(rule_count), C(sshd_rule_count) (rules whose daemon list selects sshd), C(warnings) (C(line) and C(message)
+      of lines libwrap ignores or warns about), C(truncated), and C(rules) (at most 100 per file).
     - Each rule has C(line) and C(last_line) (continuation lines), C(text), C(daemons), C(clients), C(options) (the
       third field or null) and C(applies_to_sshd).
   returned: always
@@ -138,8 +138,8 @@ decisions:
       description: libwrap's verdict. It only matters when RV(applies) is true; see RV(decisions[].enforced).
       type: bool
     action:
-      description: C(allow) or C(deny) (the matching file's verdict, or the C(: allow) / C(: deny) option), C(twist)
-        (the rule hands the connection to a shell command: the client never reaches sshd), C(error) (an options field
+      description: C(allow) or C(deny) (the matching file's verdict, or its C(allow) / C(deny) option), C(twist)
+        (the rule hands the connection to a shell command, so the client never reaches sshd), C(error) (an options field
         libwrap rejects, which refuses the client), or C(default) (no rule matched).
       type: str
     file:

@@ -395,7 +395,7 @@ def test_collector_on_real_planted_state(release):
             "policy": "DROP", "hook": "forward", "affects_ssh": False} in result["policies"]
     assert result["conntrack"] == {"available": True, "tcp_timeout_established": 432000, "tcp_loose": 1,
                                    "count": 0, "max": 262144, "usage_pct": 0.0}
-    assert result["warnings"] == ["# Warning: iptables-legacy tables present, use iptables-legacy-save to see them"]
+    assert result["tool_warnings"] == ["# Warning: iptables-legacy tables present, use iptables-legacy-save to see them"]
     assert all(r["affects_ssh"] or r["fail2ban"] or r["sshguard"] for r in result["rules"])
     assert result["truncated"] is False
     json.dumps(result)
@@ -481,7 +481,7 @@ def test_arbitrary_iptables_text_never_raises(text):
                                  "--sport", "1:", "--match-set", "f2b-x"]), max_size=40))
 def test_iptables_token_soup_never_raises(parts):
     parsed = F.parse_iptables_save(" ".join(parts))
-    F.classify_rules(parsed["rules"], set(("iptables", None, "ip", "filter", "INPUT") for _ in [0]), [22])
+    F.classify_rules(parsed["rules"], {("iptables", None, "ip", "filter", "INPUT")}, [22])
     [F.public_rule(r) for r in parsed["rules"]]
 
 
