@@ -47,6 +47,15 @@ collection_path() {
   local base="$CACHE/collections-$(printf '%s' "$ROOT" | sha256sum | cut -c1-8)"
   mkdir -p "$base/ansible_collections/sshdoctor"
   ln -sfn "$ROOT" "$base/ansible_collections/sshdoctor/connreset"
+  # Tools built on ansible-compat (molecule, ansible-lint) put ~/.ansible/collections
+  # first; an installed copy there would shadow this tree, so point it here too.
+  local user_copy="$HOME/.ansible/collections/ansible_collections/sshdoctor/connreset"
+  if [ -e "$user_copy" ] && [ "$(readlink -f "$user_copy")" != "$ROOT" ]; then
+    log "replacing the installed copy $user_copy with a link to this tree"
+    rm -rf "$user_copy"
+  fi
+  mkdir -p "$(dirname "$user_copy")"
+  ln -sfn "$ROOT" "$user_copy"
   echo "$base"
 }
 

@@ -4,12 +4,28 @@ import json
 import os
 
 import pytest
+import testinfra
 import testinfra.utils.ansible_runner
 
 
 def target_hosts():
-    """The OpenSSH servers under test (not the client container)."""
-    return testinfra.utils.ansible_runner.AnsibleRunner(os.environ["MOLECULE_INVENTORY_FILE"]).get_hosts("targets")
+    """The OpenSSH servers under test (not the client container).
+
+    Commands reach them with `podman exec` (testinfra's podman backend): one
+    ansible process per command would make the checks take minutes. Molecule's
+    podman driver names each container after its platform.
+    """
+    names = testinfra.utils.ansible_runner.AnsibleRunner(os.environ["MOLECULE_INVENTORY_FILE"]).get_hosts("targets")
+    return ["podman://%s" % name for name in names]
+
+
+@pytest.fixture
+def ansible_host(host):
+    """The same container through Ansible, for running the collection's modules."""
+    return testinfra.get_host(
+        "ansible://%s" % host.backend.name,
+        ansible_inventory=os.environ["MOLECULE_INVENTORY_FILE"],
+    )
 
 
 @pytest.fixture

@@ -81,7 +81,7 @@ def test_listeners_are_the_sockets_sshd_listens_on(host, module_result):
     assert reported == listening == {22}
 
 
-def test_check_mode_run_reports_no_change(host):
-    result = host.ansible("sshdoctor.connreset.sshd_info", check=True)
+def test_check_mode_run_reports_no_change(ansible_host):
+    result = ansible_host.ansible("sshdoctor.connreset.sshd_info", check=True)
     assert result["changed"] is False
     assert result["installed"] is True
