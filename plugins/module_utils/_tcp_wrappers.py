@@ -285,8 +285,26 @@ class _Context:
 
 
 def _wild_match(pattern, string):
-    regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
-    return re.match("(?:%s)\\Z" % regex, string, re.I | re.S) is not None
+    """``*`` and ``?`` glob, case-insensitive; linear backtracking (no regex blow-up on odd patterns)."""
+    pattern, string = pattern.lower(), string.lower()
+    p = s = 0
+    star, mark = -1, 0
+    while s < len(string):
+        if p < len(pattern) and pattern[p] in ("?", string[s]):
+            p += 1
+            s += 1
+        elif p < len(pattern) and pattern[p] == "*":
+            star, mark = p, s
+            p += 1
+        elif star >= 0:
+            p = star + 1
+            mark += 1
+            s = mark
+        else:
+            return False
+    while p < len(pattern) and pattern[p] == "*":
+        p += 1
+    return p == len(pattern)
 
 
 def string_match(tok, string):

@@ -18,6 +18,9 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import fnmatch
+import re
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -455,3 +458,19 @@ def test_arbitrary_ldd_and_options_never_raise(text):
     W.parse_readelf_needed(text)
     W.options_outcome(text)
     W.binary_text_mentions_libwrap(text)
+
+
+@pytest.mark.parametrize("pattern, string, matches", [
+    ("10.88.0.*", "10.88.0.9", True), ("10.88.0.?", "10.88.0.9", True), ("10.88.0.?", "10.88.0.10", False),
+    ("*.EXAMPLE.com", "h3client.example.com", True), ("local*", "localhost", True), ("*", "", True),
+    ("a*b*c", "aXXbYYc", True), ("a*b*c", "aXXbYY", False), ("*a*a*a*a*a*b", "a" * 200, False),
+])
+def test_wildcards(pattern, string, matches):
+    assert W._wild_match(pattern, string) is matches
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="ab*?.", max_size=12), st.text(alphabet="ab.", max_size=12))
+def test_wildcards_agree_with_fnmatch(pattern, string):
+    translated = fnmatch.translate(pattern)
+    assert W._wild_match(pattern, string) is bool(re.match(translated, string, re.S))
