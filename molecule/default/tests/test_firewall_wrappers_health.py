@@ -24,8 +24,9 @@ def planted(host):
 
 
 def client_host():
+    """The client container, through `podman exec` like the targets (see conftest.target_hosts)."""
     name = testinfra.utils.ansible_runner.AnsibleRunner(INVENTORY).get_hosts("clients")[0]
-    return testinfra.get_host("ansible://%s?ansible_inventory=%s" % (name, INVENTORY))
+    return testinfra.get_host("podman://%s" % name)
 
 
 def rule_texts(firewall, source="iptables", backend="nf_tables"):
@@ -174,10 +175,10 @@ def test_real_libwrap_lets_the_client_through(host):
     assert "refused connect from %s" % client not in log
 
 
-def test_wrappers_denials_name_file_and_line(host):
+def test_wrappers_denials_name_file_and_line(host, ansible_host):
     """The module run again for documentation addresses the planted entries refuse (and one they except)."""
-    result = host.ansible("sshdoctor.connreset.tcp_wrappers_info",
-                          "client_addresses=192.0.2.9,192.0.2.1,203.0.113.5", check=False)
+    result = ansible_host.ansible("sshdoctor.connreset.tcp_wrappers_info",
+                                  "client_addresses=192.0.2.9,192.0.2.1,203.0.113.5", check=False)
     decisions = dict((d["client"], d) for d in result["decisions"])
     deny_lines = host.file("/etc/hosts.deny").content_string.splitlines()
     allow_lines = host.file("/etc/hosts.allow").content_string.splitlines()
