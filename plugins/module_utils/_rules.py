@@ -565,8 +565,13 @@ def _deny_all_rules(section):
         return []
     return [{"file": "/etc/hosts.deny", "line": r.get("line"), "rule": r.get("text")}
             for r in deny.get("rules") or []
-            if isinstance(r, dict) and r.get("applies_to_sshd") and str(r.get("clients") or "").split()[:1] == ["ALL"]
+            if isinstance(r, dict) and r.get("applies_to_sshd") and _names_every_client(r.get("clients"))
             and not r.get("options")]
+
+
+def _names_every_client(clients):
+    """True for a client list of plain ALL; `ALL EXCEPT 10.0.0.0/8` spares someone."""
+    return str(clients or "").replace(",", " ").split() == ["ALL"]
 
 
 def rule_host_unreachable(ev):

@@ -374,6 +374,23 @@ def test_hosts_deny_all_with_an_allow_for_sshd_is_not_a_denial_of_everyone():
     assert "tcp_wrappers_denied" not in causes(diagnose(healthy(tcp_wrappers=section)))
 
 
+def test_hosts_deny_all_except_some_clients_is_not_a_denial_of_everyone():
+    section = {"applies": True, "decisions": [], "notes": [], "files": {
+        "/etc/hosts.allow": {"rules": []},
+        "/etc/hosts.deny": {"rules": [{"line": 3, "text": "sshd: ALL EXCEPT 10.0.0.0/8", "clients": "ALL EXCEPT 10.0.0.0/8",
+                                       "applies_to_sshd": True}]}}}
+    assert "tcp_wrappers_denied" not in causes(diagnose(healthy(tcp_wrappers=section)))
+
+
+def test_hosts_deny_all_with_no_client_evaluated_is_a_denial_of_everyone():
+    section = {"applies": True, "decisions": [], "notes": [], "files": {
+        "/etc/hosts.allow": {"rules": []},
+        "/etc/hosts.deny": {"rules": [{"line": 3, "text": "sshd: ALL", "clients": "ALL", "applies_to_sshd": True}]}}}
+    finding = top(diagnose(healthy(tcp_wrappers=section)))
+    assert finding["cause"] == "tcp_wrappers_denied"
+    assert "/etc/hosts.deny line 3: sshd: ALL" in finding["evidence"][0]
+
+
 def test_a_reject_for_one_source_says_which():
     evidence = healthy(firewall={"rules": [fw_rule("-A INPUT -s 10.89.77.200/32 -p tcp --dport 22 -j REJECT --reject-with tcp-reset",
                                                    "REJECT", tcp_reset=True, src="10.89.77.200/32")]})
