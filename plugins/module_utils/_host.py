@@ -107,7 +107,7 @@ class Host:
         limit = max_bytes or self.max_bytes
         try:
             with open(path, "rb") as handle:
-                data = handle.read(limit)
+                data = _read_bounded(handle, limit)
         except (IOError, OSError) as exc:
             if exc.errno in (errno.EACCES, errno.EPERM):
                 self.note("cannot read %s: permission denied (run with become: true)" % path)
@@ -125,6 +125,23 @@ class Host:
 
     def is_root(self):
         return os.geteuid() == 0
+
+
+def _read_bounded(handle, limit, chunk=65536):
+    """Read at most ``limit`` bytes in modest chunks.
+
+    One large read() of a /proc/sys file makes the kernel allocate a buffer that
+    size, which fails with ENOMEM; chunks keep such reads working.
+    """
+    parts = []
+    remaining = limit
+    while remaining > 0:
+        part = handle.read(min(chunk, remaining))
+        if not part:
+            break
+        parts.append(part)
+        remaining -= len(part)
+    return b"".join(parts)
 
 
 def _cap(text, limit):
