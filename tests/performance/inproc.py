@@ -14,8 +14,8 @@ the AnsiballZ unpacking and the interpreter start-up, which the fleet benchmark
 measures as part of a whole playbook run.
 
     python3 inproc.py --lib DIR time-journal --reps N [--args JSON]
-        sshd_journal_info against the journalctl commands it ran, replayed to /dev/null,
-        interleaved, N times; prints JSON.
+        sshd_journal_info (each run in a new process, main() timed inside it) against the
+        journalctl commands it ran, replayed to /dev/null, interleaved, N times; prints JSON.
     python3 inproc.py --lib DIR run MODULE [--args JSON] [--profile N]
         one run (optionally under cProfile, printing the N costliest functions); prints JSON.
 """
@@ -142,10 +142,28 @@ def summarise(result):
     return keep
 
 
+def fresh_run(lib, module, args, linear=False):
+    """One module run in a new Python process, as AnsiballZ would start it.
+
+    A long-lived process would flatter the module: after the first run, glibc's malloc keeps
+    the big buffers around, and the second run's large allocations no longer fault pages in.
+    Returns the run's report (main() timed inside) plus the whole process's wall and CPU."""
+    argv = [sys.executable, os.path.abspath(__file__), "--lib", lib, "run", module, "--args", json.dumps(args)]
+    if linear:
+        argv.append("--linear")
+    child0, wall0 = _children_cpu(), time.perf_counter()
+    out = subprocess.check_output(argv)
+    report = json.loads(out.decode("utf-8"))
+    report["process_wall"] = time.perf_counter() - wall0
+    report["process_cpu"] = _children_cpu() - child0
+    return report
+
+
 def cmd_time_journal(opts):
     args = json.loads(opts.args)
-    first = run_module("sshd_journal_info", args)  # warm-up: imports, page cache
+    first = fresh_run(opts.lib, "sshd_journal_info", args)  # warm-up: page cache, .pyc files
     rounds = []
+    keys = ("wall", "cpu", "children_cpu", "process_wall", "process_cpu")
     for index in range(opts.reps):
         # The three measurements in a rotating order, so that no one always runs first.
         order = ["module", "journalctl", "module_linear"]
@@ -153,19 +171,20 @@ def cmd_time_journal(opts):
         taken = {}
         for what in order:
             if what == "module":
-                taken["module"] = run_module("sshd_journal_info", args)
+                taken["module"] = fresh_run(opts.lib, "sshd_journal_info", args)
             elif what == "module_linear":
-                taken["module_linear"] = run_module("sshd_journal_info", args, linear=True)
+                taken["module_linear"] = fresh_run(opts.lib, "sshd_journal_info", args, linear=True)
             else:
                 # The commands the module ran last time (the same argv every time, --since included).
                 previous = rounds[-1]["module"]["commands"] if rounds else first["commands"]
                 journal_cmds = [c["argv"] for c in previous if os.path.basename(c["argv"][0]) == "journalctl"]
                 taken["journalctl"] = [dict(replay(argv), argv=argv) for argv in journal_cmds]
         mod = taken["module"]
-        rounds.append({"order": order, "module": {k: mod[k] for k in ("wall", "cpu", "children_cpu", "commands")},
-                       "journalctl": taken["journalctl"],
-                       "module_linear": {k: taken["module_linear"][k] for k in ("wall", "cpu", "children_cpu")}})
-    print(json.dumps({"rounds": rounds, "result": summarise(mod["result"])}))
+        module = dict((k, mod[k]) for k in keys)
+        module["commands"] = mod["commands"]
+        rounds.append({"order": order, "module": module, "journalctl": taken["journalctl"],
+                       "module_linear": dict((k, taken["module_linear"][k]) for k in keys)})
+    print(json.dumps({"rounds": rounds, "result": mod["result"]}))
 
 
 def cmd_run(opts):
