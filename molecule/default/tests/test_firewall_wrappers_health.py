@@ -65,7 +65,7 @@ def test_firewall_reports_only_rules_that_exist(host, module_result):
     ("-A f2b-sshd -s 192.0.2.10/32 -j REJECT --reject-with icmp-port-unreachable", "REJECT", [], False, True, False),
 ])
 def test_firewall_reports_each_planted_ssh_rule(host, module_result, fragment, verdict, rate_limit, tcp_reset,
-                                               fail2ban, sshguard):
+                                                fail2ban, sshguard):
     assert fragment in host.check_output("iptables-nft-save")
     found = [r for r in module_result("firewall_info")["rules"] if r["source"] == "iptables" and fragment in r["text"]]
     assert len(found) == 1, fragment
