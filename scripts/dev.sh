@@ -133,6 +133,8 @@ task_lint() {
   (cd "$ROOT" && yamllint --strict .)
   log "ansible-lint (production profile)"
   (cd "$ROOT" && ansible-lint --offline)
+  log "changelog fragments"
+  (cd "$ROOT" && antsibull-changelog lint)
 }
 
 task_molecule() {
