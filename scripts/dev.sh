@@ -166,19 +166,14 @@ task_test() {
   log "all tests passed"
 }
 
+# Both run from the caller's directory: -i paths and ./sshdoctor-report are relative to it.
 task_diagnose() {
   run_env
-  cd "$ROOT"
-  if [ -f playbooks/diagnose.yml ]; then
-    ansible-playbook sshdoctor.connreset.diagnose "$@"
-  else
-    ansible localhost -c local -m sshdoctor.connreset.sshd_info "$@"
-  fi
+  ansible-playbook sshdoctor.connreset.diagnose "$@"
 }
 
 task_harden() {
   run_env
-  cd "$ROOT"
   ansible-playbook sshdoctor.connreset.harden "$@"
 }
 
