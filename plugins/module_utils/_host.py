@@ -16,12 +16,16 @@ __metaclass__ = type
 import errno
 import glob
 import os
+import subprocess
 
 # Commands run in the C locale so that their output parses the same everywhere.
 C_LOCALE = {"LC_ALL": "C", "LANG": "C", "LANGUAGE": "C"}
 
 # A read never returns more than this many bytes of one file or one command.
 DEFAULT_MAX_BYTES = 8 * 1024 * 1024
+
+# No single command may take longer than this (seconds).
+DEFAULT_TIMEOUT = 120
 
 
 class CommandResult:
@@ -79,24 +83,46 @@ class Host:
             self._which_cache[name] = self.module.get_bin_path(name, required=False, opt_dirs=list(extra_dirs))
         return self._which_cache[name]
 
-    def run(self, argv, data=None):
+    def run(self, argv, data=None, timeout=DEFAULT_TIMEOUT):
         """Run ``argv`` (a list, never a shell string) in the C locale.
 
         The first element may be a bare tool name; a tool that is not installed
-        gives ``CommandResult(missing=True)`` rather than an exception.
+        gives ``CommandResult(missing=True)`` rather than an exception. A command
+        that outlives ``timeout`` seconds is killed and reported with rc None and
+        a note, so one hung tool cannot hold up the whole collection run.
+
+        ``communicate()`` rather than AnsibleModule.run_command: the latter grows
+        its output buffer by concatenation (quadratic on a large journal) and can
+        sleep a full second when the child exits between its two polls; both were
+        measured by the benchmark (tests/performance/RESULTS.md).
         """
         tool = argv[0]
         path = tool if os.path.isabs(tool) else self.which(tool)
         if not path or not os.path.exists(path):
             return CommandResult(None, "", "", missing=True)
-        rc, out, err = self.module.run_command(
-            [path] + list(argv[1:]),
-            data=data,
-            environ_update=dict(C_LOCALE),
-            errors="surrogate_or_replace",
-            check_rc=False,
-        )
-        return CommandResult(rc, _cap(out, self.max_bytes), _cap(err, self.max_bytes))
+        command = [path] + [str(arg) for arg in argv[1:]]
+        env = dict(os.environ)
+        env.update(C_LOCALE)
+        try:
+            process = subprocess.Popen(
+                command,
+                stdin=subprocess.PIPE if data is not None else subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                env=env,
+                close_fds=True,
+            )
+        except (IOError, OSError) as exc:
+            self.note("cannot run %s: %s" % (tool, exc.strerror or exc))
+            return CommandResult(None, "", "", missing=exc.errno == errno.ENOENT)
+        try:
+            out, err = process.communicate(_to_bytes(data), timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            out, err = process.communicate()
+            self.note("%s did not finish within %s seconds and was stopped" % (" ".join(command[:3]), timeout))
+            return CommandResult(None, _decode(out, self.max_bytes), _decode(err, self.max_bytes))
+        return CommandResult(process.returncode, _decode(out, self.max_bytes), _decode(err, self.max_bytes))
 
     # --- files ------------------------------------------------------------------
     def read_text(self, path, max_bytes=None):
@@ -144,9 +170,14 @@ def _read_bounded(handle, limit, chunk=65536):
     return b"".join(parts)
 
 
-def _cap(text, limit):
-    if text is None:
+def _to_bytes(data):
+    if data is None or isinstance(data, bytes):
+        return data
+    return data.encode("utf-8")
+
+
+def _decode(raw, limit):
+    """Command output as text: capped, undecodable bytes replaced."""
+    if not raw:
         return ""
-    if len(text) > limit:
-        return text[:limit]
-    return text
+    return raw[:limit].decode("utf-8", errors="replace")

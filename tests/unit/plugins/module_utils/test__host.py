@@ -55,3 +55,41 @@ def test_unreadable_file_is_none_with_a_note(tmp_path):
     host = Host(_Module())
     assert host.read_text(str(target)) is None
     assert "permission denied" in host.notes[0]
+
+
+def test_a_tool_that_is_not_installed_is_missing_not_an_error():
+    result = Host(_Module()).run(["no-such-tool-sshdoctor", "--version"])
+    assert result.missing is True
+    assert result.ok is False
+
+
+def test_commands_run_in_the_c_locale(monkeypatch):
+    monkeypatch.setenv("LC_ALL", "de_DE.UTF-8")
+    monkeypatch.setenv("LANGUAGE", "de")
+    result = Host(_Module()).run(["/usr/bin/env"])
+    assert result.rc == 0
+    lines = result.stdout.splitlines()
+    assert "LC_ALL=C" in lines and "LANGUAGE=C" in lines and "LANG=C" in lines
+
+
+def test_arguments_are_passed_as_a_list_not_through_a_shell():
+    result = Host(_Module()).run(["/bin/echo", "a; echo injected", "$(id)"])
+    assert result.stdout == "a; echo injected $(id)\n"
+
+
+def test_data_reaches_the_command_on_stdin():
+    assert Host(_Module()).run(["/bin/cat"], data="sshd: ALL\n").stdout == "sshd: ALL\n"
+
+
+def test_undecodable_output_is_replaced_and_capped():
+    host = Host(_Module(), max_bytes=4)
+    result = host.run(["/usr/bin/printf", "ab\\377cdef"])
+    assert result.rc == 0
+    assert result.stdout == "ab\ufffdc"
+
+
+def test_a_hung_command_is_stopped_with_a_note():
+    host = Host(_Module())
+    result = host.run(["/bin/sleep", "30"], timeout=0.5)
+    assert result.rc is None and result.missing is False
+    assert "did not finish within 0.5 seconds" in host.notes[0]
