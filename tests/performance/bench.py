@@ -222,33 +222,8 @@ def container_state(name):
     return proc.stdout.decode().strip() == "true"
 
 
-INOTIFY_INSTANCES = "/proc/sys/fs/inotify/max_user_instances"
-
-
-def ensure_inotify_headroom(minimum=1024):
-    """systemd in every container takes several inotify instances, all counted against root.
-
-    With the kernel's default of 128 a few dozen systemd containers on the machine exhaust it and
-    the next container's systemd stops booting ("Failed to create inotify object: Too many open
-    files", ssh.service never starts). Raise the limit (machine-wide, until reboot) when it is lower.
-    """
-    try:
-        with open(INOTIFY_INSTANCES) as handle:
-            current = int(handle.read())
-    except (IOError, OSError, ValueError):
-        return
-    if current >= minimum:
-        return
-    try:
-        with open(INOTIFY_INSTANCES, "w") as handle:
-            handle.write(str(minimum))
-        log("raised fs.inotify.max_user_instances from %d to %d (systemd containers need it)" % (current, minimum))
-    except (IOError, OSError) as exc:
-        log("fs.inotify.max_user_instances is %d and could not be raised (%s): containers may not boot" % (current, exc))
-
-
 def start_container(name, extra=()):
-    ensure_inotify_headroom()
+    # ./dev (scripts/podman-env) has already made room for many systemd containers' inotify instances.
     state = container_state(name)
     if state is False:
         sh(["podman", "rm", "-f", name])
