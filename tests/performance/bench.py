@@ -541,7 +541,6 @@ def run_journal(opts, results):
     main_wall = [r["journalctl"][i]["wall"] for r, i in zip(rounds, main_idx) if i is not None]
     main_cpu = [r["journalctl"][i]["cpu"] for r, i in zip(rounds, main_idx) if i is not None]
     all_wall = [sum(j["wall"] for j in r["journalctl"]) for r in rounds]
-    linear_wall = [r["module_linear"]["wall"] for r in rounds]
     process_wall = [r["module"]["process_wall"] for r in rounds]
     results["journal"] = dict(facts, **{
         "module_process_wall": median(process_wall),
@@ -551,8 +550,6 @@ def run_journal(opts, results):
         "journalctl_main_wall": median(main_wall),
         "journalctl_main_cpu": median(main_cpu),
         "journalctl_all_wall": median(all_wall),
-        "module_linear_wall": median(linear_wall),
-        "module_linear_cpu": median([r["module_linear"]["cpu"] + r["module_linear"]["children_cpu"] for r in rounds]),
         "main_argv": rounds[-1]["journalctl"][main_idx[-1]]["argv"] if main_idx[-1] is not None else None,
         "commands": [(c["argv"], round(c["wall"], 3)) for c in rounds[-1]["module"]["commands"]],
         "result": summarise_journal_result(data["result"]),
@@ -572,11 +569,6 @@ def profile_journal(opts):
     for cmd in data["commands"]:
         print("  %.2f s  %s" % (cmd["wall"], " ".join(cmd["argv"])))
     print(data["profile"])
-    proc = sh(["podman", "exec", name, "python3", REMOTE_DIR + "/inproc.py", "--lib", REMOTE_LIB, "run",
-               "sshd_journal_info", "--args", opts.journal_args, "--linear"])
-    data = json.loads(proc.stdout.decode())
-    print("what-if, run_command replaced by Popen.communicate(): wall %.2f s, cpu %.2f s, children cpu %.2f s"
-          % (data["wall"], data["cpu"], data["children_cpu"]))
     if not opts.keep:
         remove_containers([name])
 
@@ -822,8 +814,6 @@ def render(results, markdown=False):
             ("its main read (the journalctl below) replayed to /dev/null",
              "%.2f s" % journal["journalctl_main_wall"], "%.2f s" % journal["journalctl_main_cpu"]),
             ("all its journalctl commands replayed to /dev/null", "%.2f s" % journal["journalctl_all_wall"], ""),
-            ("what-if: main() with run_command reading by communicate() (inproc.linear_run_command)",
-             "%.2f s" % journal["module_linear_wall"], "%.2f s" % journal["module_linear_cpu"]),
         ])
         out.append("main read: %s" % " ".join(journal["main_argv"] or []))
         out.append("")

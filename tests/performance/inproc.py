@@ -8,7 +8,7 @@ Runs INSIDE a container (Python 3.9+). The benchmark copies a library tree to
 empty ``ansible/__init__.py``, as AnsiballZ does) and the collection's
 ``plugins`` under ``ansible_collections/sshdoctor/connreset``. The module's own
 ``main()`` runs unchanged: AnsibleModule parses the arguments, the real ``Host``
-runs the real commands through ``AnsibleModule.run_command``, and ``exit_json``
+runs the real commands (``Host.run``), and ``exit_json``
 encodes the result (captured here instead of printed). What is left out is only
 the AnsiballZ unpacking and the interpreter start-up, which the fleet benchmark
 measures as part of a whole playbook run.
@@ -43,57 +43,36 @@ def _children_cpu():
     return usage.ru_utime + usage.ru_stime
 
 
-def linear_run_command(module, args, check_rc=False, data=None, binary_data=False, environ_update=None,
-                       errors="surrogate_or_strict", **_ignored):
-    """What-if stand-in for AnsibleModule.run_command: the same contract for an argv list, but
-    reading the output with Popen.communicate() (chunks joined once) instead of ``stdout += chunk``."""
-    env = dict(os.environ, **(environ_update or {}))
-    stdin = None
-    if data is not None:
-        stdin = data if binary_data else (data + "\n").encode("utf-8")
-    proc = subprocess.Popen(list(args), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            stdin=subprocess.PIPE if stdin is not None else None, env=env)
-    out, err = proc.communicate(stdin)
-    decode = "surrogateescape" if errors.startswith("surrogate") else errors
-    if decode not in ("strict", "ignore", "replace", "surrogateescape"):
-        decode = "replace"
-    return proc.returncode, out.decode("utf-8", decode), err.decode("utf-8", decode)
-
-
 class Recorder:
-    """Wraps AnsibleModule.run_command to note each command's argv and wall time."""
+    """Wraps the collection's Host.run, the one door its collectors use for commands,
+    to note each command's argv and wall time."""
 
-    def __init__(self, basic):
+    def __init__(self, host_class):
         self.calls = []
-        self.linear = False
-        original = basic.AnsibleModule.run_command
+        original = host_class.run
         recorder = self
 
-        def run_command(module, args, *a, **kw):
+        def run(host, argv, *a, **kw):
             started = time.perf_counter()
             try:
-                if recorder.linear:
-                    return linear_run_command(module, args, *a, **kw)
-                return original(module, args, *a, **kw)
+                return original(host, argv, *a, **kw)
             finally:
-                argv = list(args) if isinstance(args, (list, tuple)) else [args]
                 recorder.calls.append({"argv": [str(x) for x in argv], "wall": time.perf_counter() - started})
 
-        basic.AnsibleModule.run_command = run_command
+        host_class.run = run
 
 
-def run_module(name, args, profiler=None, linear=False):
-    """Run MODULE's main() once; return timings, the commands it ran and its result.
-
-    ``linear``: replace AnsibleModule.run_command by linear_run_command (a what-if)."""
+def run_module(name, args, profiler=None):
+    """Run MODULE's main() once; return timings, the commands it ran and its result."""
     from ansible.module_utils import basic  # pylint: disable=import-error
 
+    host_module = importlib.import_module("%s.plugins.module_utils._host" % COLLECTION)
+
     module = importlib.import_module("%s.plugins.modules.%s" % (COLLECTION, name))
-    recorder = getattr(basic, "_bench_recorder", None)
+    recorder = getattr(host_module, "_bench_recorder", None)
     if recorder is None:
-        recorder = basic._bench_recorder = Recorder(basic)
+        recorder = host_module._bench_recorder = Recorder(host_module.Host)
     recorder.calls = []
-    recorder.linear = linear
     basic._ANSIBLE_ARGS = json.dumps({"ANSIBLE_MODULE_ARGS": args}).encode()
     basic._ANSIBLE_PROFILE = "legacy"
     out = io.StringIO()
@@ -142,15 +121,13 @@ def summarise(result):
     return keep
 
 
-def fresh_run(lib, module, args, linear=False):
+def fresh_run(lib, module, args):
     """One module run in a new Python process, as AnsiballZ would start it.
 
     A long-lived process would flatter the module: after the first run, glibc's malloc keeps
     the big buffers around, and the second run's large allocations no longer fault pages in.
     Returns the run's report (main() timed inside) plus the whole process's wall and CPU."""
     argv = [sys.executable, os.path.abspath(__file__), "--lib", lib, "run", module, "--args", json.dumps(args)]
-    if linear:
-        argv.append("--linear")
     child0, wall0 = _children_cpu(), time.perf_counter()
     out = subprocess.check_output(argv)
     report = json.loads(out.decode("utf-8"))
@@ -165,15 +142,13 @@ def cmd_time_journal(opts):
     rounds = []
     keys = ("wall", "cpu", "children_cpu", "process_wall", "process_cpu")
     for index in range(opts.reps):
-        # The three measurements in a rotating order, so that no one always runs first.
-        order = ["module", "journalctl", "module_linear"]
-        order = order[index % 3:] + order[:index % 3]
+        # The two measurements in a rotating order, so that neither always runs first.
+        order = ["module", "journalctl"]
+        order = order[index % 2:] + order[:index % 2]
         taken = {}
         for what in order:
             if what == "module":
                 taken["module"] = fresh_run(opts.lib, "sshd_journal_info", args)
-            elif what == "module_linear":
-                taken["module_linear"] = fresh_run(opts.lib, "sshd_journal_info", args, linear=True)
             else:
                 # The commands the module ran last time (the same argv every time, --since included).
                 previous = rounds[-1]["module"]["commands"] if rounds else first["commands"]
@@ -182,8 +157,7 @@ def cmd_time_journal(opts):
         mod = taken["module"]
         module = dict((k, mod[k]) for k in keys)
         module["commands"] = mod["commands"]
-        rounds.append({"order": order, "module": module, "journalctl": taken["journalctl"],
-                       "module_linear": dict((k, taken["module_linear"][k]) for k in keys)})
+        rounds.append({"order": order, "module": module, "journalctl": taken["journalctl"]})
     print(json.dumps({"rounds": rounds, "result": mod["result"]}))
 
 
@@ -194,7 +168,7 @@ def cmd_run(opts):
         import cProfile
 
         profiler = cProfile.Profile()
-    mod = run_module(opts.module, args, profiler, linear=opts.linear)
+    mod = run_module(opts.module, args, profiler)
     report = {k: mod[k] for k in ("wall", "cpu", "children_cpu", "commands")}
     report["result"] = mod["result"] if opts.full else summarise(mod["result"])
     if profiler is not None:
@@ -220,7 +194,6 @@ def main():
     run.add_argument("--args", default="{}")
     run.add_argument("--profile", type=int, default=0)
     run.add_argument("--full", action="store_true", help="print the module's whole result, as Ansible would receive it")
-    run.add_argument("--linear", action="store_true", help="what-if: run commands through linear_run_command")
     opts = parser.parse_args()
     sys.path.insert(0, opts.lib)
     if opts.cmd == "time-journal":
