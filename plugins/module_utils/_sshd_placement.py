@@ -30,6 +30,15 @@ import os
 import re
 import time
 
+from ansible_collections.sshdoctor.connreset.plugins.module_utils._sshd_config import (
+    parse_config_line,
+    parse_openssh_version,
+    parse_sshd_T,
+    parse_time,
+    version_info,
+)
+from ansible_collections.sshdoctor.connreset.plugins.module_utils._systemd import parse_show_blocks as parse_systemctl_show
+
 # --- what we know about each keyword -----------------------------------------------
 # wins: which value sshd keeps when a keyword appears twice in the same scope.
 # in_match: whether sshd -t accepts it inside a Match block (measured).
@@ -59,73 +68,19 @@ DROPIN_HEADER = (
 DROPIN_SIGNATURE = "# Managed by sshdoctor.connreset (role sshd_hardening)."
 COMMENT_MARKER = "# [sshdoctor.connreset] disabled, overridden by %s: "
 
-_TIME_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-_TIME_PART = re.compile(r"(\d+)([smhdw]?)", re.IGNORECASE)
 _MAX_STARTUPS = re.compile(r"^\s*(\d+)(?::(\d+):(\d+))?\s*$")
-_VERSION = re.compile(r"OpenSSH_(\d+)\.(\d+)(p\d+)?")
 
 
 # --- parsing ------------------------------------------------------------------------
-def tokenize(line):
-    """Split one configuration line into ``(keyword, [args])``, or None for blank/comment lines.
-
-    Accepts ``Keyword value``, ``Keyword=value`` and ``Keyword = value``; double quotes
-    group words; a word starting with ``#`` ends the line (as in sshd's argv_split).
-    """
-    if line is None:
-        return None
-    text = line.strip()
-    if not text or text.startswith("#"):
-        return None
-    match = re.match(r"^([^\s=]+)\s*(?:=\s*|\s+|$)(.*)$", text)
-    if not match:
-        return None
-    keyword, rest = match.group(1), match.group(2)
-    args = []
-    current = []
-    quoted = False
-    in_word = False
-    for char in rest:
-        if quoted:
-            if char == '"':
-                quoted = False
-            else:
-                current.append(char)
-            continue
-        if char == '"':
-            quoted = True
-            in_word = True
-            continue
-        if char.isspace():
-            if in_word:
-                args.append("".join(current))
-                current = []
-                in_word = False
-            continue
-        if char == "#" and not in_word:
-            break
-        current.append(char)
-        in_word = True
-    if in_word:
-        args.append("".join(current))
-    return keyword, args
+# sshd_config lines, times, `sshd -V` and `sshd -T` are read exactly as sshd_info reads
+# them (_sshd_config), and `systemctl show` as _systemd does: one reader for each.
+tokenize = parse_config_line
 
 
-def parse_time(value):
-    """sshd's time format (``90``, ``1m``, ``1h30m``) in seconds, or None."""
-    text = (value or "").strip()
-    if not text:
-        return None
-    total = 0
-    pos = 0
-    for part in _TIME_PART.finditer(text):
-        if part.start() != pos:
-            return None
-        total += int(part.group(1)) * _TIME_UNITS[part.group(2).lower()]
-        pos = part.end()
-    if pos != len(text):
-        return None
-    return total
+def parse_version(text):
+    """``("9.2p1", [9, 2])`` from any text holding ``OpenSSH_9.2p1``; (None, None) otherwise."""
+    version = parse_openssh_version(text)
+    return version, version_info(version)
 
 
 def parse_max_startups(value):
@@ -137,33 +92,6 @@ def parse_max_startups(value):
     if match.group(2) is None:
         return start, None, start
     return start, int(match.group(2)), int(match.group(3))
-
-
-def parse_version(text):
-    """``("9.2p1", [9, 2])`` from any text holding ``OpenSSH_9.2p1``; (None, None) otherwise."""
-    match = _VERSION.search(text or "")
-    if not match:
-        return None, None
-    version = "%s.%s%s" % (match.group(1), match.group(2), match.group(3) or "")
-    return version, [int(match.group(1)), int(match.group(2))]
-
-
-def parse_sshd_T(text):
-    """``sshd -T`` output as {lowercase keyword: value}; repeated keywords become lists."""
-    result = {}
-    for line in (text or "").splitlines():
-        parts = line.strip().split(None, 1)
-        if not parts:
-            continue
-        key = parts[0].lower()
-        value = parts[1] if len(parts) > 1 else ""
-        if key in result:
-            if not isinstance(result[key], list):
-                result[key] = [result[key]]
-            result[key].append(value)
-        else:
-            result[key] = value
-    return result
 
 
 def parse_sshd_t_errors(text, limit=20):
@@ -708,23 +636,6 @@ def listeners(effective):
     if not isinstance(ports, list):
         ports = [ports]
     return sorted(set(listen)) + ["port %s" % p for p in sorted(set(ports))]
-
-
-def parse_systemctl_show(text):
-    """``systemctl show -p ... unit...`` output as a list of {property: value}, one per unit."""
-    units = []
-    current = {}
-    for line in (text or "").splitlines():
-        if not line.strip():
-            if current:
-                units.append(current)
-                current = {}
-            continue
-        key, _sep, value = line.partition("=")
-        current[key.strip()] = value.strip()
-    if current:
-        units.append(current)
-    return units
 
 
 def service_state(units):
