@@ -90,7 +90,8 @@ PY
 )
   mkdir -p "$HOME/.ansible/test/cache"
   cp "$ROOT/scripts/get-pip-offline.py" "$HOME/.ansible/test/cache/get_pip_${pip_version//./_}.py"
-  tree="$CACHE/ansible-test/ansible_collections/sshdoctor/connreset"
+  # One tree per clone, so that two clones on one machine do not share it.
+  tree="$CACHE/ansible-test-$(printf '%s' "$ROOT" | sha256sum | cut -c1-8)/ansible_collections/sshdoctor/connreset"
   rm -rf "$tree" && mkdir -p "$tree"
   (cd "$ROOT" && git ls-files -z --cached --others --exclude-standard | xargs -0 -I{} sh -c 'test -e "{}" && echo "{}"' ) \
     | rsync -a --files-from=- "$ROOT/" "$tree/"
