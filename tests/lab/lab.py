@@ -384,7 +384,15 @@ def main(argv):
     sub.add_parser("diagnose", help="run the diagnose playbook against the running fleet")
     sub.add_parser("status", help="show the fleet")
     sub.add_parser("down", help="remove the fleet")
+    p_cap = sub.add_parser("capture-client-errors",
+                           help="capture what the Debian 11/12/13 ssh clients print against real faults (fixtures)")
+    p_cap.add_argument("--keep", action="store_true", help="leave the capture containers running")
+    p_cap.add_argument("faults", nargs="*", help="only these faults (names as in client_errors.py)")
     args = parser.parse_args(argv)
+    if args.command == "capture-client-errors":
+        import client_errors  # pylint: disable=import-outside-toplevel
+
+        return client_errors.main((["--keep"] if args.keep else []) + args.faults)
     try:
         return {"up": up, "down": down, "status": status, "diagnose": diagnose}[args.command](args)
     except (faults.PlantError, subprocess.TimeoutExpired) as exc:
