@@ -14,14 +14,24 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import os
 import time
+
+from ansible_collections.sshdoctor.connreset.plugins.module_utils._client_address import (
+    connection_address,
+    first_address,
+)
 
 # In the order they run: sshd first, since the others use what it found.
 SECTIONS = ("sshd", "journal", "oom", "firewall", "tcp_wrappers", "host_health")
 
 
-def collector_arguments(name, sshd, since=None, clients=None, max_lines=None):
-    """Keyword arguments for collector ``name``, given the sshd section collected before it."""
+def collector_arguments(name, sshd, since=None, clients=None, max_lines=None, connection=None):
+    """Keyword arguments for collector ``name``, given the sshd section collected before it.
+
+    ``clients``: the client specs asked about (addresses or CIDRs), or None; ``connection``: the
+    ``(client, server, source)`` of this module's own SSH connection, used when no clients were given.
+    """
     sshd = sshd if isinstance(sshd, dict) else {}
     settings = sshd.get("settings") if isinstance(sshd.get("settings"), dict) else {}
     if name == "journal":
@@ -37,27 +47,46 @@ def collector_arguments(name, sshd, since=None, clients=None, max_lines=None):
     if name == "host_health":
         return {"unit": sshd["unit"]} if sshd.get("unit") else {}
     if name == "tcp_wrappers":
+        # libwrap decides for one address: a CIDR is asked for its first address (a note says so).
+        if clients:
+            addresses = []
+            for spec in clients:
+                if first_address(spec) not in addresses:
+                    addresses.append(first_address(spec))
+            return {"client_addresses": addresses}
         # Without addresses the collector takes the one this SSH connection comes from.
-        return {"client_addresses": list(clients)} if clients else {}
+        return {"connection": connection} if connection and connection[0] else {}
     return {}
 
 
-def collect_evidence(make_host, collectors, sections=SECTIONS, since=None, clients=None, max_lines=None, clock=time.monotonic):
+def collect_evidence(make_host, collectors, sections=SECTIONS, since=None, clients=None, max_lines=None, clock=time.monotonic,
+                     environ=None):
     """Run ``collectors`` (section name -> ``collect_*`` function) for ``sections``.
 
-    ``make_host()`` returns a new Host for each collector. Returns
-    ``{"evidence": {section: result}, "timings_ms": {section: int}}``.
+    ``make_host()`` returns a new Host for each collector. ``clients``: normalised client specs
+    (``_client_address.normalize_client_specs``); without them, the address this module's SSH
+    connection comes from (``environ``, by default the process's own, then the sshd process above it).
+    Returns ``{"evidence": {section: result}, "timings_ms": {section: int}, "clients_used": [...],
+    "clients_source": "parameter" | how the connection's address was found | None}``.
     """
     evidence = {}
     timings = {}
     sshd = {}
+    connection = None
+    clients = list(clients or [])
+    if clients:
+        used, source = clients, "parameter"
+    else:
+        connection = connection_address(make_host(), dict(os.environ) if environ is None else environ)
+        used, source = ([connection[0]], connection[2]) if connection[0] else ([], None)
     for name in SECTIONS:
         if name not in sections or name not in collectors:
             continue
         host = make_host()
         started = clock()
         try:
-            result = collectors[name](host, **collector_arguments(name, sshd, since=since, clients=clients, max_lines=max_lines))
+            result = collectors[name](host, **collector_arguments(name, sshd, since=since, clients=clients or None,
+                                                                  max_lines=max_lines, connection=connection))
         except Exception as exc:  # pylint: disable=broad-except
             # One collector tripping over an odd host must not cost the others.
             result = {"error": "%s: %s" % (type(exc).__name__, exc), "notes": list(getattr(host, "notes", []))}
@@ -67,4 +96,9 @@ def collect_evidence(make_host, collectors, sections=SECTIONS, since=None, clien
         evidence[name] = result
         if name == "sshd" and not result.get("error"):
             sshd = result
-    return {"evidence": evidence, "timings_ms": timings}
+        if name == "tcp_wrappers" and isinstance(result.get("notes"), list):
+            for spec in clients:
+                if "/" in spec and first_address(spec) != spec:
+                    result["notes"].append("%s is a network: hosts.allow / hosts.deny were evaluated for its first "
+                                           "address, %s" % (spec, first_address(spec)))
+    return {"evidence": evidence, "timings_ms": timings, "clients_used": used, "clients_source": source}

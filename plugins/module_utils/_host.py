@@ -149,6 +149,20 @@ class Host:
     def exists(self, path):
         return os.path.exists(path)
 
+    def listdir(self, path):
+        """The names in directory ``path``, sorted; None when it is missing or cannot be read."""
+        try:
+            return sorted(os.listdir(path))
+        except (IOError, OSError):
+            return None
+
+    def readlink(self, path):
+        """Where symbolic link ``path`` points (``/proc/PID/fd/N``: ``socket:[INODE]``); None if unreadable."""
+        try:
+            return os.readlink(path)
+        except (IOError, OSError):
+            return None
+
     def is_root(self):
         return os.geteuid() == 0
 

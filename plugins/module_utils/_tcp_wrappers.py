@@ -40,6 +40,8 @@ import ipaddress
 import os
 import re
 
+from ansible_collections.sshdoctor.connreset.plugins.module_utils._client_address import connection_address
+
 HOSTS_ALLOW = "/etc/hosts.allow"
 HOSTS_DENY = "/etc/hosts.deny"
 DAEMON = "sshd"
@@ -93,24 +95,6 @@ def normalize_client_addresses(values):
     if len(result) > MAX_CLIENTS:
         raise ValueError("at most %d client addresses can be evaluated in one run" % MAX_CLIENTS)
     return result
-
-
-def clients_from_environment(environ):
-    """(client, server, source) from SSH_CONNECTION or SSH_CLIENT; (None, None, None) if neither."""
-    environ = environ or {}
-    conn = (environ.get("SSH_CONNECTION") or "").split()
-    if len(conn) >= 3:
-        try:
-            return normalize_address(conn[0]), normalize_address(conn[2]), "SSH_CONNECTION"
-        except ValueError:
-            pass
-    client = (environ.get("SSH_CLIENT") or "").split()
-    if client:
-        try:
-            return normalize_address(client[0]), None, "SSH_CLIENT"
-        except ValueError:
-            pass
-    return None, None, None
 
 
 # --------------------------------------------------------------------------- files
@@ -551,13 +535,16 @@ def binary_text_mentions_libwrap(text):
 
 
 # --------------------------------------------------------------------------- collector
-def collect_tcp_wrappers(host, client_addresses=None, environ=None, resolve_hostnames=True, clients=None):
+def collect_tcp_wrappers(host, client_addresses=None, environ=None, resolve_hostnames=True, clients=None,
+                         connection=None):
     """Parse hosts.allow / hosts.deny, evaluate them for each client, and say whether they apply.
 
     ``client_addresses`` defaults to the address this module's SSH connection
-    comes from (SSH_CONNECTION / SSH_CLIENT of ``environ``, by default the
-    module process's own environment). ``clients`` is the same argument under
-    the name ssh_evidence's collector plumbing uses.
+    comes from (``_client_address.connection_address``: SSH_CONNECTION / SSH_CLIENT
+    of ``environ``, by default the module process's own environment, else the
+    sshd process above the module). ``clients`` is the same argument under the
+    name ssh_evidence's collector plumbing uses; ``connection`` is a
+    ``(client, server, source)`` that plumbing already worked out.
     """
     if not client_addresses and clients:
         client_addresses = clients
@@ -577,7 +564,11 @@ def collect_tcp_wrappers(host, client_addresses=None, environ=None, resolve_host
     }
     if environ is None:
         environ = dict(os.environ)
-    env_client, env_server, env_source = clients_from_environment(environ)
+    env_client, env_server, env_source = connection or connection_address(host, environ)
+    if env_client:
+        env_client = normalize_address(env_client)
+    if env_server:
+        env_server = normalize_address(env_server)
     result["server_address"] = env_server
     if client_addresses:
         clients = normalize_client_addresses(client_addresses)
@@ -588,8 +579,8 @@ def collect_tcp_wrappers(host, client_addresses=None, environ=None, resolve_host
     else:
         clients = []
         notes.append("no client address to evaluate: SSH_CONNECTION and SSH_CLIENT are not set in the module's "
-                     "environment (a local or container connection, or become cleared them); "
-                     "pass client_addresses to evaluate particular clients")
+                     "environment and no sshd process above it carries its connection (a local or container "
+                     "connection); pass client_addresses to evaluate particular clients")
 
     _detect_libwrap(host, result, notes)
 

@@ -45,9 +45,11 @@ options:
     type: str
   clients:
     description:
-      - Client addresses to evaluate hosts.allow / hosts.deny for.
-      - By default the address of the SSH connection the module came in on (C(SSH_CONNECTION)), when it is visible
-        (it is not through C(become) with sudo's default C(env_reset)).
+      - Client addresses or CIDRs (V(198.51.100.7), V(203.0.113.0/24), V(2001:db8::/32)) the collectors evaluate:
+        hosts.allow / hosts.deny (a CIDR for its first address, with a note), and the collectors that tally or
+        look up clients. At most 16.
+      - By default the address the SSH connection the module came in on comes from: C(SSH_CONNECTION), or, when
+        C(become) through sudo has reset the environment, the peer of the sshd process that carries the connection.
     type: list
     elements: str
   max_lines:
@@ -110,6 +112,20 @@ evidence:
   sample:
     sshd: {"installed": true, "version": "9.2p1", "config_valid": true, "notes": []}
     firewall: {"error": "OSError: [Errno 12] Cannot allocate memory", "notes": []}
+clients_used:
+  description: The client specs the collectors were given (RV(clients_source) says where they came from); empty when
+    none was given and the connection's address could not be found (a local or container connection).
+  returned: always
+  type: list
+  elements: str
+  sample: ["198.51.100.7", "203.0.113.0/24"]
+clients_source:
+  description: C(parameter) for O(clients), else how the connection's address was found (C(SSH_CONNECTION),
+    C(SSH_CLIENT), C(socket of sshd process N), C(journal of sshd process N, confirmed by its TCP connection)); null
+    when there was none.
+  returned: always
+  type: str
+  sample: SSH_CONNECTION
 timings_ms:
   description: Milliseconds each collector took.
   returned: always
@@ -118,6 +134,7 @@ timings_ms:
 """
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.sshdoctor.connreset.plugins.module_utils._client_address import normalize_client_specs
 from ansible_collections.sshdoctor.connreset.plugins.module_utils._evidence import SECTIONS, collect_evidence
 from ansible_collections.sshdoctor.connreset.plugins.module_utils._firewall import collect_firewall
 from ansible_collections.sshdoctor.connreset.plugins.module_utils._host import Host
@@ -152,6 +169,7 @@ def main():
         module.fail_json(msg="max_lines must be at least 1")
     try:
         since = validate_since(params["since"])
+        clients = normalize_client_specs(params["clients"], name="clients")
     except ValueError as exc:
         module.fail_json(msg=str(exc))
     result = collect_evidence(
@@ -159,7 +177,7 @@ def main():
         COLLECTORS,
         sections=params["sections"],
         since=since,
-        clients=params["clients"],
+        clients=clients,
         max_lines=params["max_lines"],
     )
     module.exit_json(changed=False, **result)

@@ -36,8 +36,10 @@ options:
     description:
       - IPv4 or IPv6 addresses of clients to evaluate (at most 32).
       - By default, the address this module's own SSH connection comes from (C(SSH_CONNECTION), else C(SSH_CLIENT)
-        in the module's environment). C(become) with C(sudo) usually clears those variables, and local or container
-        connections have none; then no decision is made unless addresses are given, and RV(notes) says so.
+        in the module's environment). C(become) with C(sudo) usually clears those variables; then the peer of the sshd
+        process above the module is used (its socket, or the C(Accepted ... from) line it logged, checked against
+        its TCP connection). Local or container connections have none; then no decision is made unless addresses
+        are given, and RV(notes) says so.
     type: list
     elements: str
   resolve_hostnames:
@@ -177,13 +179,14 @@ decisions:
       description: Copy of RV(applies).
       type: bool
 client_source:
-  description: Where the client addresses came from, C(parameter), C(SSH_CONNECTION) or C(SSH_CLIENT); null when
-    none were known.
+  description: Where the client addresses came from, C(parameter), C(SSH_CONNECTION), C(SSH_CLIENT), or the sshd
+    process that carries the module's connection (C(socket of sshd process N), C(journal of sshd process N, ...));
+    null when none were known.
   returned: always
   type: str
   sample: SSH_CONNECTION
 server_address:
-  description: This host's address from C(SSH_CONNECTION), used for C(daemon@host) patterns; null if unknown.
+  description: This host's address of the module's SSH connection, used for C(daemon@host) patterns; null if unknown.
   returned: always
   type: str
 limits:

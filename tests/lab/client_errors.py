@@ -292,13 +292,76 @@ def faults(cap):
     ]
 
 
-def write(cap, table):
+# Run on a server over a real SSH connection: records every file, link and journal query the connection-address
+# walk of plugins/module_utils/_client_address.py makes, for its unit tests (a FakeHost replays them).
+WALK_SCRIPT = r"""
+import json, os, subprocess, sys
+out = {"SSH_CONNECTION_before_reset": sys.argv[1], "files": {}, "links": {}, "unreadable": [], "journal": {}}
+def read(path, key=None):
+    try:
+        with open(path) as handle:
+            out["files"][key or path] = handle.read()
+        return out["files"][key or path]
+    except OSError:
+        out["unreadable"].append(key or path)
+pid, first = "self", None
+for _ in range(32):
+    text = read("/proc/%s/stat" % pid)
+    if not text:
+        break
+    number, comm, parent = int(text.split()[0]), text[text.find("(") + 1:text.rfind(")")], int(text[text.rfind(")") + 1:].split()[1])
+    if comm in ("sshd", "sshd-session"):
+        first = first or number
+        try:
+            for fd in sorted(os.listdir("/proc/%d/fd" % number)):
+                try:
+                    out["links"]["/proc/%d/fd/%s" % (number, fd)] = os.readlink("/proc/%d/fd/%s" % (number, fd))
+                except OSError:
+                    out["unreadable"].append("/proc/%d/fd/%s" % (number, fd))
+        except OSError:
+            out["unreadable"].append("/proc/%d/fd" % number)
+        out["journal"][str(number)] = subprocess.run(
+            ["journalctl", "--no-pager", "-q", "-o", "cat", "-n", "200", "_PID=%d" % number],
+            stdout=subprocess.PIPE, universal_newlines=True).stdout
+    if parent in (0, 1):
+        break
+    pid = parent
+for name in ("tcp", "tcp6"):
+    if first:
+        read("/proc/%d/net/%s" % (first, name))
+print(json.dumps(out, indent=1, sort_keys=True))
+"""
+
+
+def capture_connection_walks(cap):
+    """The walk as root (Debian 12 server, root login) and through sudo (Debian 13 server, user alice)."""
+    user_key = cap.sh("c12", "cat /root/.ssh/id_ed25519.pub").stdout.strip()
+    cap.sh("s13", "id alice >/dev/null 2>&1 || useradd -m alice; mkdir -p /home/alice/.ssh && "
+                  "printf '%%s\\n' %s > /home/alice/.ssh/authorized_keys && chown -R alice /home/alice/.ssh && "
+                  "echo 'alice ALL=(ALL) NOPASSWD: ALL' > /etc/sudoers.d/alice" % shlex.quote(user_key))
+    for server, client, user, wrap, name in (("s12", "c13", "root", "env -i", "debian12/connection_walk_root.json"),
+                                             ("s13", "c12", "alice", "sudo", "debian13/connection_walk_sudo.json")):
+        remote = "%s python3 -c %s \"$SSH_CONNECTION\"" % (wrap, shlex.quote(WALK_SCRIPT))
+        result = podman("exec", cap.name(client), *(SSH + DEFAULTS + ["%s@%s" % (user, cap.ip[server]), remote]))
+        with open(os.path.join(FIXTURES, name), "w") as handle:
+            handle.write(result.stdout)
+
+
+WALK_NOTE = ["", "Also `debian12/connection_walk_root.json` and `debian13/connection_walk_sudo.json`: every /proc file, fd link and",
+             "`journalctl _PID=N` the connection-address walk (plugins/module_utils/_client_address.py) reads, over a real SSH",
+             "connection as root with `env -i`, and as user alice through `sudo`."]
+
+
+def write_outputs(cap):
     for fault, release, verbose, err, _rc in cap.outputs:
         directory = os.path.join(FIXTURES, release)
         os.makedirs(directory, exist_ok=True)
         path = os.path.join(directory, "client_%s%s.txt" % (fault, "_v" if verbose else ""))
         with open(path, "w") as handle:
             handle.write(err)
+
+
+def write(cap, table):
     lines = [
         "# Client error texts captured by tests/lab/client_errors.py",
         "",
@@ -318,6 +381,7 @@ def write(cap, table):
             rc = [o[4] for o in cap.outputs if o[0] == fault and o[1] == release and not o[2]]
             codes.append(str(rc[0]) if rc else "-")
         lines.append("| `%s` | %s | %s | %s |" % (fault, server, how, "/".join(codes)))
+    lines += WALK_NOTE
     lines += ["", "Not made here: corrupted packets (`Corrupted MAC on input`, `message authentication code incorrect`,",
               "`Bad packet length`): this kernel has no netem, pedit or csum tc actions; those texts are transcribed from",
               "openssh-portable's packet.c and ssherr.c in plugins/module_utils/_client_errors.py."]
@@ -340,7 +404,11 @@ def main(argv):
             t0 = time.monotonic()
             make(cap)
             lablib.log("%-40s %4.1fs" % (fault, time.monotonic() - t0))
-        write(cap, [t for t in table if not only or t[0] in only])
+        if not only or "connection_walk" in only:
+            capture_connection_walks(cap)
+        write_outputs(cap)
+        if not only:  # the index describes a whole run
+            write(cap, table)
         lablib.log("wrote %d fixtures in %.0fs" % (len(cap.outputs), time.monotonic() - started))
     except (subprocess.CalledProcessError, subprocess.TimeoutExpired, RuntimeError, lablib.faults.PlantError) as exc:
         lablib.log("capture failed: %s" % exc)

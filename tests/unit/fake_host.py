@@ -31,9 +31,10 @@ def read_fixture(relative_path):
 
 
 class FakeHost:
-    def __init__(self, commands=None, files=None, tools=None, root=True, unreadable=()):
+    def __init__(self, commands=None, files=None, tools=None, root=True, unreadable=(), links=None):
         self.commands = {tuple(k): v for k, v in (commands or {}).items()}
         self.files = dict(files or {})
+        self.links = dict(links or {})  # symbolic links: path -> target
         self.tools = dict(tools or {})
         self.root = root
         self.unreadable = set(unreadable)
@@ -74,6 +75,19 @@ class FakeHost:
 
     def exists(self, path):
         return path in self.files or path in self.tools.values()
+
+    def listdir(self, path):
+        if path in self.unreadable:
+            return None
+        prefix = path.rstrip("/") + "/"
+        names = sorted(set(p[len(prefix):].split("/", 1)[0] for p in list(self.files) + list(self.links)
+                           if p.startswith(prefix)))
+        return names or None
+
+    def readlink(self, path):
+        if path in self.unreadable:
+            return None
+        return self.links.get(path)
 
     def is_root(self):
         return self.root

@@ -86,3 +86,30 @@ def test_only_the_requested_sections_run():
     result = _evidence.collect_evidence(FakeHost, all_collectors(recorder), sections=["journal", "sshd"])
     assert [name for name, kwargs in recorder.calls] == ["sshd", "journal"]
     assert set(result["evidence"]) == {"sshd", "journal"}
+
+
+def test_without_clients_the_connection_address_is_used_and_named():
+    recorder = Recorder()
+    result = _evidence.collect_evidence(FakeHost, all_collectors(recorder),
+                                        environ={"SSH_CONNECTION": "10.88.0.1 40000 10.88.0.5 22"})
+    assert result["clients_used"] == ["10.88.0.1"]
+    assert result["clients_source"] == "SSH_CONNECTION"
+    assert dict(recorder.calls)["tcp_wrappers"] == {"connection": ("10.88.0.1", "10.88.0.5", "SSH_CONNECTION")}
+
+
+def test_without_clients_or_connection_nothing_is_used():
+    recorder = Recorder()
+    result = _evidence.collect_evidence(FakeHost, all_collectors(recorder), environ={})
+    assert (result["clients_used"], result["clients_source"]) == ([], None)
+    assert dict(recorder.calls)["tcp_wrappers"] == {}
+
+
+def test_a_cidr_is_asked_of_tcp_wrappers_for_its_first_address_with_a_note():
+    recorder = Recorder()
+    result = _evidence.collect_evidence(FakeHost, all_collectors(recorder), clients=["203.0.113.0/24", "198.51.100.7"],
+                                        environ={"SSH_CONNECTION": "10.88.0.1 40000 10.88.0.5 22"})
+    assert result["clients_used"] == ["203.0.113.0/24", "198.51.100.7"]
+    assert result["clients_source"] == "parameter"
+    assert dict(recorder.calls)["tcp_wrappers"] == {"client_addresses": ["203.0.113.0", "198.51.100.7"]}
+    assert result["evidence"]["tcp_wrappers"]["notes"][-1] == (
+        "203.0.113.0/24 is a network: hosts.allow / hosts.deny were evaluated for its first address, 203.0.113.0")

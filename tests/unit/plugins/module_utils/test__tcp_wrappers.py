@@ -278,14 +278,13 @@ def test_too_many_clients_is_an_error():
         W.normalize_client_addresses(["10.0.0.%d" % i for i in range(W.MAX_CLIENTS + 1)])
 
 
-@pytest.mark.parametrize("environ, expected", [
-    ({"SSH_CONNECTION": "10.88.0.1 51514 10.88.0.5 22"}, ("10.88.0.1", "10.88.0.5", "SSH_CONNECTION")),
-    ({"SSH_CLIENT": "2001:db8::7 40000 22"}, ("2001:db8::7", None, "SSH_CLIENT")),
-    ({"SSH_CONNECTION": "garbage", "SSH_CLIENT": "192.0.2.3 1 22"}, ("192.0.2.3", None, "SSH_CLIENT")),
-    ({}, (None, None, None)),
-])
-def test_clients_from_environment(environ, expected):
-    assert W.clients_from_environment(environ) == expected
+def test_the_connection_address_comes_from_the_shared_function():
+    # _client_address.connection_address (tested there): SSH_CONNECTION here, libwrap's form for a mapped address.
+    result = W.collect_tcp_wrappers(_host("debian12"), environ={"SSH_CONNECTION": "10.88.0.1 51514 10.88.0.5 22"})
+    assert (result["decisions"][0]["client"], result["server_address"], result["client_source"]) == (
+        "10.88.0.1", "10.88.0.5", "SSH_CONNECTION")
+    given = W.collect_tcp_wrappers(_host("debian12"), environ={}, connection=("192.0.2.4", None, "socket of sshd process 7"))
+    assert (given["decisions"][0]["client"], given["client_source"]) == ("192.0.2.4", "socket of sshd process 7")
 
 
 @pytest.mark.parametrize("release, binary, linked", [
