@@ -16,7 +16,13 @@ A finding::
      "summary": "one line",
      "evidence": ["<source>: <what it showed>", ...],
      "fix": "one-line action\\nthen the exact lines / commands",
-     "automated_fix": {"role": "sshdoctor.connreset.sshd_hardening", "vars": {...}} or None}
+     "automated_fix": {"role": "sshdoctor.connreset.sshd_hardening", "vars": {...}} or None,
+     "scope": {"clients", "not_clients", "phase", "ongoing", "since_epoch", "events", "basis"}}
+
+``scope`` (CONTRACTS.md section 4) says whom the finding hits, in which phase of a
+connection, whether the state holds now and since when, and its dated events
+(``_events``): what ``_incident`` checks against an incident's client and time, and
+``_fleet`` lines up across hosts.
 
 Findings are sorted by severity (critical, warning, info), then by confidence.
 """
@@ -25,10 +31,11 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import datetime
 import ipaddress
 import re
 
+from ansible_collections.sshdoctor.connreset.plugins.module_utils import _events
+from ansible_collections.sshdoctor.connreset.plugins.module_utils._client_address import normalize_client_spec
 from ansible_collections.sshdoctor.connreset.plugins.module_utils._evidence import SECTIONS
 
 SEVERITIES = ("critical", "warning", "info")
@@ -232,20 +239,7 @@ def _count(hits):
     return sum(as_int(info.get("count")) for dummy, info in hits)
 
 
-def _epoch(stamp):
-    """Seconds since the epoch of an ISO 8601 time (``2026-11-25T08:00:49.123+00:00``), or None."""
-    if not isinstance(stamp, str) or not stamp:
-        return None
-    text = stamp.strip().replace(" ", "T", 1)
-    if text.endswith("Z"):
-        text = text[:-1] + "+00:00"
-    try:
-        moment = datetime.datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=datetime.timezone.utc)
-    return moment.timestamp()
+_epoch = _events.epoch_of
 
 
 def _clip(text, limit=MAX_SAMPLE_CHARS):
@@ -253,7 +247,7 @@ def _clip(text, limit=MAX_SAMPLE_CHARS):
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def finding(cause, severity, confidence, summary, evidence, fix, automated_fix=None):
+def finding(cause, severity, confidence, summary, evidence, fix, automated_fix=None, scope=None):
     if cause not in CAUSES or severity not in SEVERITIES:
         raise ValueError("unknown cause %r or severity %r" % (cause, severity))
     lines = [line for line in evidence if line]
@@ -267,7 +261,82 @@ def finding(cause, severity, confidence, summary, evidence, fix, automated_fix=N
         "evidence": lines,
         "fix": fix,
         "automated_fix": automated_fix,
+        "scope": scope if scope is not None else make_scope(),
     }
+
+
+MAX_SCOPE_CLIENTS = 50
+PHASES = ("connect", "banner", "kex", "auth", "session", "any")
+
+
+def make_scope(clients=None, not_clients=(), phase="any", ongoing=False, since_epoch=None, events=(), basis=None):
+    """A finding's ``scope`` (CONTRACTS.md section 4).
+
+    ``clients``: None when the cause hits every client, else the addresses / CIDRs it hits;
+    ``not_clients``: those it spares; ``phase``: where a connection it hits dies; ``ongoing``: the
+    state holds now; ``since_epoch``: when it began, if known; ``events``: dated ``_events``
+    (at most 50, merged when more); ``basis``: what limits the clients, in words (a rule, a file line).
+    """
+    if phase not in PHASES:
+        raise ValueError("unknown phase %r" % phase)
+    return {
+        "clients": None if clients is None else _unique(clients)[:MAX_SCOPE_CLIENTS],
+        "not_clients": _unique(not_clients)[:MAX_SCOPE_CLIENTS],
+        "phase": phase,
+        "ongoing": bool(ongoing),
+        "since_epoch": int(since_epoch) if isinstance(since_epoch, (int, float)) else None,
+        "events": _events.coarsen(list(events), _events.MAX_EVENTS),
+        "basis": basis,
+    }
+
+
+def _unique(values):
+    out = []
+    for value in values or []:
+        if value is not None and str(value) not in out:
+            out.append(str(value))
+    return out
+
+
+def _addresses_of(text):
+    """The client specs named in an address match (``10.0.0.0/8``, ``{ a, b }``); names and junk are skipped."""
+    specs = []
+    for token in re.split(r"[\s,{}]+", str(text or "")):
+        try:
+            specs.append(normalize_client_spec(token))
+        except ValueError:
+            continue
+    return specs
+
+
+def rule_sources(ev, rule):
+    """(clients, not_clients, basis) of a firewall rule's source match (``src``).
+
+    No match: every client. ``! X`` / ``!= X``: everyone but X. ``@set``: the set's members where the
+    firewall section lists them (CONTRACTS.md section 3), else every client (the members are unknown).
+    """
+    src = str(rule.get("src") or "").strip()
+    if not src:
+        return None, [], None
+    negated = src.startswith("!")
+    body = src.lstrip("!=").strip()
+    if body.startswith("@"):
+        name = body[1:].strip()
+        sets = [s for s in (ev.get("firewall", "sets") or []) if isinstance(s, dict) and s.get("name") == name]
+        members = [m.get("element") for s in sets for m in s.get("members") or [] if isinstance(m, dict)]
+        specs = _addresses_of(" ".join(str(m) for m in members if m))
+        if not sets or not specs:
+            return None, [], "members of set %s not known" % name
+        complete = all(len(s.get("members") or []) >= (s.get("members_total") or 0) for s in sets)
+        if negated:
+            return None, specs, "every source except the members of set %s" % name
+        return (specs if complete else None), [], "the members of set %s%s" % (name, "" if complete else " (not all listed)")
+    specs = _addresses_of(body)
+    if not specs:
+        return None, [], None
+    if negated:
+        return None, specs, "every source except %s" % ", ".join(specs)
+    return specs, [], "source %s" % ", ".join(specs)
 
 
 def hardening_fix(**settings):
@@ -327,6 +396,7 @@ def rule_sshd_not_running(ev):
                 "On the host's console: systemctl enable --now ssh (sshd on RHEL); then ss -ltnp | grep ':%s '\n"
                 "If sshd runs, look for a REJECT rule: iptables -S | grep -- '--dport %s'; nft list ruleset | grep 'dport %s'"
                 % (port, port, port),
+                scope=make_scope(phase="connect", ongoing=True, basis="the controller's probe, now"),
             )
         return None
     if not ev.has("sshd"):
@@ -341,6 +411,7 @@ def rule_sshd_not_running(ev):
             ["sshd_info: no sshd binary found", ev.probe_line()],
             "Diagnose the servers you connect to instead: ansible-playbook sshdoctor.connreset.diagnose -i <inventory>\n"
             "If this host should accept SSH: apt-get install openssh-server (dnf install openssh-server)",
+            scope=make_scope(phase="connect", ongoing=True),
         )
     service = sshd.get("service") if isinstance(sshd.get("service"), dict) else {}
     state = service.get("active_state")
@@ -378,7 +449,11 @@ def rule_sshd_not_running(ev):
     if service.get("result") == "start-limit-hit" or ev.unit_events("start_limit_hit"):
         fix += "It hit systemd's start limit; clear it first: systemctl reset-failed %s\n" % ev.unit
     fix += "See why it stopped: journalctl -u %s -n 50 --no-pager" % ev.unit
-    return finding("sshd_not_running", "critical", confidence, summary, evidence, fix)
+    downs = _events.unit_event_list(ev, ("stopped", "failed_result", "start_limit_hit", "main_process_exited",
+                                         "main_process_killed"))
+    return finding("sshd_not_running", "critical", confidence, summary, evidence, fix,
+                   scope=make_scope(phase="connect", ongoing=True, since_epoch=downs[-1]["epoch"] if downs else None,
+                                    events=downs))
 
 
 def rule_sshd_config_invalid(ev):
@@ -399,10 +474,13 @@ def rule_sshd_config_invalid(ev):
         else:
             fix = "Correct or remove the lines sshd -t names, then check before any restart: %s\n" % _reload(ev)
             fix += "\n".join("  %s" % line for line in located[:5]) or "  run: sshd -t   (it prints the file and line)"
+        # A running sshd keeps its parsed configuration: the file bites when sshd starts (refused until fixed).
         return finding(
             "sshd_config_invalid", "critical", 0.98, summary,
             ["sshd -t: %s" % line for line in located] or ["sshd -t: the configuration does not load"],
             fix,
+            scope=make_scope(phase="connect", ongoing=not running,
+                             events=_events.signature_events(ev, sorted(FATAL_CONFIG_SIGNATURES), clients=False)),
         )
     hits = ev.journal_hits(ids=FATAL_CONFIG_SIGNATURES)
     if hits and sshd.get("config_valid") is True:
@@ -411,6 +489,7 @@ def rule_sshd_config_invalid(ev):
             "sshd refused a configuration earlier in the journal window; the current one is valid.",
             ev.journal_lines(hits),
             "Nothing to change now. Always check with `sshd -t` before restarting sshd.",
+            scope=make_scope(phase="connect", events=_events.signature_events(ev, [h[0] for h in hits], clients=False)),
         )
     return None
 
@@ -418,7 +497,7 @@ def rule_sshd_config_invalid(ev):
 def rule_firewall_reject(ev):
     rules = [r for r in (ev.get("firewall", "rules") or []) if isinstance(r, dict)]
     blocking, limited, banned = [], [], []
-    accepted_chains = set()
+    accepted_chains = {}  # chain -> the ACCEPT rules of new connections in it (an allow-list)
     for rule in rules:
         if not rule.get("affects_ssh"):
             continue
@@ -428,7 +507,7 @@ def rule_firewall_reject(ev):
             # Only an ACCEPT of new connections (an allow-list) makes a later reject partial; the usual
             # "ESTABLISHED,RELATED -j ACCEPT" at the top of a chain does not.
             if not re.search(r"ESTABLISHED|RELATED", (rule.get("text") or "").upper()):
-                accepted_chains.add(chain)
+                accepted_chains.setdefault(chain, []).append(rule)
             continue
         if _is_invalid_state_rule(rule):
             continue  # that is the idle-timeout mechanism, see rule_idle_timeout
@@ -462,7 +541,8 @@ def rule_firewall_reject(ev):
         if seen > 0.5:
             confidence += 0.03
         evidence = [_rule_text(r) for r, dummy in blocking] + [ev.probe_line()] + ev.journal_lines(hits)
-        return finding("firewall_reject", severity, confidence, summary, evidence, _firewall_fix(blocking[0][0], "Delete the rule"))
+        return finding("firewall_reject", severity, confidence, summary, evidence, _firewall_fix(blocking[0][0], "Delete the rule"),
+                       scope=_rules_scope(ev, [r for r, dummy in blocking], accepted_chains))
     if limited:
         rule = limited[0]
         kinds = ", ".join(rule.get("rate_limit") or ["limit"])
@@ -471,6 +551,7 @@ def rule_firewall_reject(ev):
             "A firewall rule rate-limits new SSH connections (%s): bursts such as Ansible forks or CI jobs are cut off." % kinds,
             [_rule_text(r) for r in limited] + [ev.probe_line()] + ev.journal_lines(hits),
             _firewall_fix(rule, "Raise the limit, or exempt your automation's addresses with an ACCEPT before the rule"),
+            scope=_rules_scope(ev, limited, accepted_chains),
         )
     if banned:
         return finding(
@@ -479,6 +560,7 @@ def rule_firewall_reject(ev):
             [_rule_text(r) for r in banned],
             "Unban an address: fail2ban-client set sshd unbanip <ADDRESS>\n"
             "Keep automation out of bans: ignoreip = <your networks> in /etc/fail2ban/jail.local",
+            scope=_rules_scope(ev, banned, {}),
         )
     postauth = ev.journal_hits(ids=POSTAUTH_RESET_SIGNATURES)
     if postauth:
@@ -489,8 +571,27 @@ def rule_firewall_reject(ev):
             ev.journal_lines(postauth) + [ev.probe_line()],
             "Find the device that resets SSH: compare `tcpdump -ni any 'tcp port 22 and tcp[tcpflags] & tcp-rst != 0'` "
             "on the client and on this host.",
+            scope=make_scope(phase="session", events=_events.signature_events(ev, [h[0] for h in postauth])),
         )
     return None
+
+
+def _rules_scope(ev, rules, accepted_chains):
+    """Whom firewall ``rules`` hit (the union of their sources) and spare (sources an earlier ACCEPT lets in)."""
+    clients, spared, bases = [], [], []
+    for rule in rules:
+        hits, misses, basis = rule_sources(ev, rule)
+        if hits is None:
+            clients = None
+        elif clients is not None:
+            clients.extend(hits)
+        spared.extend(misses)
+        chain = (rule.get("source"), rule.get("family"), rule.get("table"), rule.get("chain"))
+        for accept in accepted_chains.get(chain, []):
+            allowed, dummy, dummy2 = rule_sources(ev, accept)
+            spared.extend(allowed or [])
+        bases.append("%s (%s)" % (_clip(rule.get("text") or "?", 120), basis or "every source"))
+    return make_scope(clients=clients, not_clients=spared, phase="connect", ongoing=True, basis="; ".join(bases[:3]))
 
 
 def _firewall_fix(rule, action):
@@ -524,6 +625,7 @@ def rule_tcp_wrappers_denied(ev):
             "On the host's console, remove or narrow the hosts.deny line that denies sshd to your clients "
             "(grep -v '^#' /etc/hosts.deny /etc/hosts.allow), or allow them first in /etc/hosts.allow.\n"
             "  sshd: <your networks, e.g. 10.0.0.0/8>",
+            scope=make_scope(phase="banner", ongoing=True, basis="the controller's probe, now"),
         )
     section = ev.section("tcp_wrappers")
     honoured = ev.get("sshd", "tcp_wrappers", "honoured")
@@ -553,7 +655,27 @@ def rule_tcp_wrappers_denied(ev):
     first = denied[0] if denied else {}
     fix = "Remove or narrow the deny line%s, or allow your clients first in /etc/hosts.allow.\n  sshd: <your networks, e.g. 10.0.0.0/8>" % (
         " (%s line %s: %s)" % (first.get("file"), first.get("line"), first.get("rule")) if first else "")
-    return finding("tcp_wrappers_denied", "critical", confidence, summary, evidence, fix)
+    return finding("tcp_wrappers_denied", "critical", confidence, summary, evidence, fix,
+                   scope=_wrappers_scope(ev, section, denied, hits))
+
+
+def _wrappers_scope(ev, section, denied, hits):
+    """Denied: the clients evaluated as denied, the addresses the deny lines name and those the journal saw
+    refused; spared: the clients evaluated as allowed. A deny-everything line hits every client."""
+    if any(d.get("client") == "every client" for d in denied):
+        clients = None
+    else:
+        clients = [d.get("client") for d in denied if d.get("client")]
+        for d in denied:
+            clients.extend(_addresses_of(str(d.get("rule") or "").split(":", 1)[-1].split(":", 1)[0]))
+        clients.extend(ev.sample_values(hits, r"refused connect from (\S+)"))
+        for dummy, info in hits:
+            clients.extend(sorted((info.get("clients") or {}) if isinstance(info.get("clients"), dict) else {}))
+    allowed = [d.get("client") for d in (section.get("decisions") or []) if isinstance(d, dict) and d.get("allowed") is True]
+    basis = "; ".join("%s line %s: %s" % (d.get("file") or "hosts.deny", d.get("line") or "?", d.get("rule") or "?")
+                      for d in denied[:3]) or None
+    return make_scope(clients=clients, not_clients=allowed, phase="banner", ongoing=bool(denied), basis=basis,
+                      events=_events.signature_events(ev, [h[0] for h in hits]))
 
 
 def _deny_all_rules(section):
@@ -579,6 +701,9 @@ def rule_host_unreachable(ev):
     outcome = p.get("outcome") if p else None
     if outcome == "timeout" and p.get("stage") == "banner":
         outcome = "banner_timeout"
+    # What the probe shows holds now, for the controller's path; whether it held for another client is not known.
+    now = make_scope(phase="banner" if outcome in ("banner_timeout", "banner") else "connect", ongoing=True,
+                     basis="the controller's probe, now")
     target = "%s:%s" % ((p or {}).get("address") or (p or {}).get("host") or "the host", (p or {}).get("port") or 22)
     what = {
         "banner_timeout": "TCP connects to %s, but no SSH banner arrives in time" % target,
@@ -608,13 +733,14 @@ def rule_host_unreachable(ev):
         # that cause's finding ranks first and this one says only that Ansible could not get in.
         confidence = {"banner": 0.9, "refused": 0.5, "closed_before_banner": 0.5, "reset_before_banner": 0.5,
                       "closed_with_message": 0.5}.get(outcome, 0.95)
-        return finding("host_unreachable", "critical", confidence, summary, evidence, fix)
+        return finding("host_unreachable", "critical", confidence, summary, evidence, fix, scope=now)
     if outcome in ("timeout", "no_route"):
         return finding(
             "host_unreachable", "warning", 0.6,
             "Ansible reached the host, but %s." % what[outcome],
             [ev.probe_line()],
             "Open port %s from your clients to this host on every firewall in between." % p.get("port", 22),
+            scope=now,
         )
     if outcome == "banner_timeout":
         return finding(
@@ -622,6 +748,7 @@ def rule_host_unreachable(ev):
             "TCP connects to %s, but no SSH banner arrives in time: sshd is overloaded or something in between holds the connection." % target,
             [ev.probe_line()],
             "Look at load and at `journalctl -u %s -n 50`; check for a proxy or IPS on the path." % ev.unit,
+            scope=now,
         )
     if outcome == "name_resolution_failed":
         return finding(
@@ -629,6 +756,7 @@ def rule_host_unreachable(ev):
             "The controller could not resolve %s to probe its SSH port." % p.get("host"),
             [ev.probe_line()],
             "Set sshdoctor_probe_host (or ansible_host) for this host to an address the controller can reach.",
+            scope=now,
         )
     return None
 
@@ -689,7 +817,10 @@ def rule_maxstartups_throttling(ev):
         "A shorter LoginGraceTime (e.g. LoginGraceTime 30) frees the slots sooner."
         % (new, new, (" (it is set now in %s)" % where) if where else "", _reload(ev))
     )
-    return finding("maxstartups_throttling", severity, confidence, summary, evidence, fix, hardening_fix(max_startups=new))
+    # MaxStartups drops unauthenticated connections at random, whoever sends them: every client.
+    return finding("maxstartups_throttling", severity, confidence, summary, evidence, fix, hardening_fix(max_startups=new),
+                   scope=make_scope(phase="banner", ongoing=bool(now or busy),
+                                    events=_events.signature_events(ev, [h[0] for h in hits])))
 
 
 def rule_source_penalty(ev):
@@ -729,8 +860,16 @@ def rule_source_penalty(ev):
     exempt = [a for a in addresses if _private(a)]
     if exempt:
         fix = fix.replace("PerSourcePenaltyExemptList 10.0.0.0/8,192.168.0.0/16", "PerSourcePenaltyExemptList " + ",".join(exempt), 1)
+    # A penalty is against a source address (its PerSourceNetBlockSize block): those named in the journal.
+    penalised = ev.sample_values(hits, _FROM_ADDRESS) + ev.sample_values(hits, r"(?:new|activating) (\S+/\d+) ")
+    for dummy, info in hits:
+        penalised.extend(sorted(info.get("clients") or {}) if isinstance(info.get("clients"), dict) else [])
     return finding("source_penalty", severity, confidence, summary, evidence, fix,
-                   hardening_fix(per_source_penalty_exempt_list=exempt) if exempt else None)
+                   hardening_fix(per_source_penalty_exempt_list=exempt) if exempt else None,
+                   scope=make_scope(clients=_addresses_of(" ".join(penalised)) or None, phase="banner",
+                                    ongoing=not hits, basis="addresses the journal names as penalised" if penalised else
+                                    "the controller's probe, now",
+                                    events=_events.signature_events(ev, [h[0] for h in hits])))
 
 
 def rule_oom_kill(ev):
@@ -762,31 +901,35 @@ def rule_oom_kill(ev):
            "(systemd: MemoryMax= in its unit) or give the host more memory or swap.")
     if memcg:
         fix += "\nThe kills were inside a memory cgroup: raise that cgroup's limit (memory.max) or the service's MemoryMax=."
+    dated = (_events.unit_event_list(ev, ("oom_killed", "failed_result")) if unit_oom else []) + \
+        _events.signature_events(ev, [h[0] for h in hits])
+    # A killed session process cuts the sessions it carried; a killed service refuses new connections.
+    session = make_scope(phase="session", events=_events.oom_event_list(ev, sshd_only=True) + dated)
     if unit_failed:
         return finding("oom_kill", "critical", 0.95,
                        "The OOM killer took down sshd's service: new connections failed until it was restarted.",
-                       evidence, fix)
+                       evidence, fix, scope=make_scope(phase="connect", events=_events.oom_event_list(ev) + dated))
     if unit_oom:
         return finding("oom_kill", "warning", 0.9,
                        "The OOM killer killed a process of sshd's service: the sessions it carried were cut.",
-                       evidence, fix)
+                       evidence, fix, scope=session)
     if sshd_victims:
         return finding("oom_kill", "warning", 0.9,
                        "The OOM killer killed %d sshd process(es): every session they carried was cut." % sshd_victims,
-                       evidence, fix)
+                       evidence, fix, scope=session)
     if unplaced_sshd:
         return finding("oom_kill", "info", 0.4,
                        "The kernel log, which this container shares with its host, shows %d sshd process(es) killed by the OOM "
                        "killer; whether they were this container's could not be told." % unplaced_sshd,
-                       evidence, fix)
+                       evidence, fix, scope=session)
     if hits:
         return finding("oom_kill", "warning", 0.5,
                        "sshd session processes were killed by a signal (%d); the kernel log shows no OOM kill to confirm who sent it." % _count(hits),
-                       evidence, fix)
+                       evidence, fix, scope=session)
     names = sorted(set(str(e.get("name")) for e in events if e.get("name")))
     return finding("oom_kill", "info", 0.4,
                    "The OOM killer killed %d other process(es) (%s); sshd was not among them." % (len(events), ", ".join(names[:4])),
-                   evidence, fix)
+                   evidence, fix, scope=make_scope(phase="any", events=_events.oom_event_list(ev)))
 
 
 def rule_resource_pressure(ev):
@@ -853,11 +996,15 @@ def rule_resource_pressure(ev):
         return None
     fix = ("Relieve the resource named in the evidence: free disk space (journalctl --vacuum-size=500M; apt-get clean), "
            "stop or limit the process that eats memory or CPU, or raise TasksMax= for the ssh unit.")
+    # Measured now; the journal's fork / memory failures say when it bit.
+    now = make_scope(phase="any", ongoing=bool(strong or weak), events=_events.signature_events(
+        ev, [h[0] for h in ev.journal_hits("resource_pressure")], clients=False))
     if strong:
         return finding("resource_pressure", "warning", min(0.8, 0.5 + 0.1 * len(strong)),
-                       "The host is short of a resource sshd needs to accept and keep connections.", strong + weak, fix)
+                       "The host is short of a resource sshd needs to accept and keep connections.", strong + weak, fix,
+                       scope=now)
     return finding("resource_pressure", "info", 0.3,
-                   "The host is under some load; on its own that rarely resets connections.", weak, fix)
+                   "The host is under some load; on its own that rarely resets connections.", weak, fix, scope=now)
 
 
 def _avg10(value):
@@ -931,8 +1078,15 @@ def rule_idle_timeout(ev):
     if short:
         fix += ("\nOr give idle flows longer in conntrack: "
                 "sysctl -w net.netfilter.nf_conntrack_tcp_timeout_established=432000 (persist it in /etc/sysctl.d/).")
+    # The configuration holds now; a stateful rule limited to sources limits whom it hits.
+    sources = [rule_sources(ev, r) for r in invalid_rules]
+    hit = None if not sources or any(c is None for c, dummy, dummy2 in sources) else [a for c, d, b in sources for a in c]
+    dated = [h[0] for h in hits] + (list(POSTAUTH_RESET_SIGNATURES) if keepalive_off else [])
     return finding("idle_timeout", severity, confidence, summary, evidence, fix,
-                   hardening_fix(client_alive_interval=new_interval, client_alive_count_max=3))
+                   hardening_fix(client_alive_interval=new_interval, client_alive_count_max=3),
+                   scope=make_scope(clients=hit, phase="session", ongoing=bool(keepalive_off or too_slow),
+                                    basis="; ".join(b for c, d, b in sources if b) or None,
+                                    events=_events.signature_events(ev, dated)))
 
 
 def rule_sshd_restarted(ev):
@@ -953,13 +1107,17 @@ def rule_sshd_restarted(ev):
     fix = ("Find out why: journalctl -u %s -n 100 --no-pager; coredumpctl list sshd\n"
            "Debian's unit uses KillMode=process, so a restart keeps open sessions but resets connections that are being set up."
            % ev.unit)
+    # Connections being set up die, in whatever phase they were; the client's message says which.
+    dated = make_scope(phase="any", events=_events.unit_event_list(
+        ev, ("main_process_killed", "main_process_exited", "restart_scheduled", "start_limit_hit", "failed_result", "stopped"))
+        + _events.signature_events(ev, [h[0] for h in hits], clients=False))
     if crashes or restarts:
         return finding("sshd_restarted", "warning", 0.75,
                        "sshd's main process died and was restarted (%d event(s)): connections being set up at that moment were reset."
-                       % max(len(crashes), restarts), evidence, fix)
+                       % max(len(crashes), restarts), evidence, fix, scope=dated)
     return finding("sshd_restarted", "info", 0.35,
                    "sshd was stopped or restarted %d time(s) in the journal window (an administrator, a package upgrade, or a reboot)."
-                   % max(len(stops), _count(hits)), evidence, fix)
+                   % max(len(stops), _count(hits)), evidence, fix, scope=dated)
 
 
 # The sshd_config keyword that widens what each kind of mismatch is about.
@@ -992,10 +1150,16 @@ def rule_protocol_mismatch(ev):
     fix = ("Upgrade the clients named in the evidence: they offer only algorithms this sshd no longer accepts.\n"
            "If one cannot be upgraded, add what it offers to sshd for everyone (weaker), in /etc/ssh/sshd_config.d/:\n"
            "%s\nthen %s" % ("\n".join(lines) or "KexAlgorithms +<algorithm from 'Their offer'>", _reload(ev)))
+    offered = list(clients)
+    for dummy, info in hits:
+        offered.extend(sorted(info.get("clients") or {}) if isinstance(info.get("clients"), dict) else [])
     return finding("protocol_mismatch", "warning", 0.85,
                    "Clients%s and sshd share no algorithm, so sshd closes their connections during key exchange." % (
                        (" (%s)" % ", ".join(clients[:3])) if clients else ""),
-                   ev.journal_lines(hits), fix)
+                   ev.journal_lines(hits), fix,
+                   scope=make_scope(clients=_addresses_of(" ".join(offered)) or None, phase="kex",
+                                    basis="the clients whose offers the journal shows",
+                                    events=_events.signature_events(ev, [h[0] for h in hits])))
 
 
 def rule_packet_corruption(ev):
@@ -1008,6 +1172,7 @@ def rule_packet_corruption(ev):
         ev.journal_lines(hits),
         "Check the path MTU and NIC offloads: ip link show; tracepath -n <client>; ethtool -k <interface>\n"
         "Try turning offloads off: ethtool -K <interface> tso off gso off gro off; look for a middlebox rewriting TCP.",
+        scope=make_scope(phase="any", events=_events.signature_events(ev, [h[0] for h in hits])),
     )
 
 
@@ -1036,6 +1201,9 @@ def rule_host_rebooted(ev):
         evidence,
         "See why: journalctl --list-boots; journalctl -b -1 -e; last -x reboot | head\n"
         "Announce planned reboots; clients with ServerAliveInterval notice a dead session quickly.",
+        scope=make_scope(phase="any", since_epoch=(ev.now - age) if ev.now is not None else None,
+                         events=_events.boot_events(ev) or ([_events.event(ev.now - age, "boot", "boot")]
+                                                            if ev.now is not None else [])),
     )
 
 

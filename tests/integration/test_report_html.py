@@ -81,7 +81,7 @@ def test_the_overview_shows_each_host_its_top_cause_and_fix(page):
     assert rows["gone.example.com"][:4] == ["no", "timeout", "host_unreachable", "critical"]
     assert rows["db1.example.com"][2:4] == ["idle_timeout", "warning"]
     assert rows["db1.example.com"][4].startswith("Set ClientAliveInterval 4 in sshd")
-    assert rows["ok1.example.com"] == ["yes", "banner", "-", "ok", "nothing found"]
+    assert rows["ok1.example.com"] == ["yes", "banner", "-", "ok", "healthy"]
     # Worst first: severity, then confidence.
     assert [row[0] for row in overview[1:]][:3] == ["web1.example.com", "gone.example.com", "db1.example.com"]
 

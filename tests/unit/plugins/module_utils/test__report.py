@@ -39,7 +39,7 @@ def report():
 
 def test_report_json_is_the_documented_contract(report):
     data = json.loads(_report.render_json(report))
-    assert data["version"] == _report.REPORT_VERSION == 1
+    assert data["version"] == _report.REPORT_VERSION == 2
     assert data["generated_at"] == "2026-11-18T11:06:40Z"
     assert set(data["hosts"]) == set(HOSTS)
     for entry in data["hosts"].values():
@@ -74,9 +74,9 @@ def test_the_terminal_table_puts_the_worst_first():
                     ["web2", "maxstartups_throttling", "warning"], ["odd", "-", "evidence_failed"], ["db1", "-", "ok"]]
     assert "iptables -D INPUT -p tcp --dport 22 -j REJECT --reject-with tcp-reset" in lines[2]
     assert "No diagnosis: the evidence module failed" in lines[4]
-    assert "nothing found" in lines[5]
+    assert lines[5].split()[3:] == ["healthy"]
     assert all(len(line) <= 140 for line in lines)
-    assert lines[-1] == "5 host(s): 2 critical, 1 warning"
+    assert lines[-1] == "5 host(s): 2 critical, 1 warning, 1 healthy, 1 not diagnosed"
 
 
 def test_markdown_has_the_overview_and_a_section_per_host(report):

@@ -144,7 +144,11 @@ def test_every_finding_has_the_documented_shape():
     result = diagnose(evidence, probe("refused"))
     assert len(result["findings"]) >= 7
     for item in result["findings"]:
-        assert set(item) == {"cause", "severity", "confidence", "summary", "evidence", "fix", "automated_fix"}
+        assert set(item) == {"cause", "severity", "confidence", "summary", "evidence", "fix", "automated_fix", "scope"}
+        assert set(item["scope"]) == {"clients", "not_clients", "phase", "ongoing", "since_epoch", "events", "basis"}
+        assert item["scope"]["phase"] in _rules.PHASES
+        assert item["scope"]["clients"] is None or isinstance(item["scope"]["clients"], list)
+        assert len(item["scope"]["events"]) <= 50
         assert item["cause"] in _rules.CAUSES
         assert item["severity"] in _rules.SEVERITIES
         assert 0 <= item["confidence"] <= 1
