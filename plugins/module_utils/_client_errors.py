@@ -311,7 +311,7 @@ def classify(text):
         "text": raw.strip(),
         "known": best is not None,
         "id": best.id if best else None,
-        "line": _clip(best_line.strip()) if best_line else None,
+        "line": _clip(_DEBUG_PREFIX.sub("", best_line.strip())) if best_line else None,
         "phase": UNKNOWN,
         "phases": [],
         "causes": [],

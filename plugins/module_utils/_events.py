@@ -25,6 +25,8 @@ __metaclass__ = type
 
 import datetime
 
+from ansible_collections.sshdoctor.connreset.plugins.module_utils._client_address import spec_contains
+
 # Kinds, in the order the timeline's legend lists them.
 KINDS = ("boot", "restart", "oom", "maxstartups", "penalty", "ban", "reset", "refused", "mismatch", "timeout", "other")
 # Journal signatures by the cause they point to -> the event's kind.
@@ -69,7 +71,7 @@ def epoch_of(stamp):
         text = text[:-2] + ":" + text[-2:]  # +0000 -> +00:00
     head, dot, rest = text.partition(".")
     if dot:  # fromisoformat before 3.11 wants 3 or 6 digits of fraction
-        digits = "".join(c for c in rest if c.isdigit())
+        digits = rest[:len(rest) - len(rest.lstrip("0123456789"))]
         text = head + "." + (digits + "000000")[:6] + rest[len(digits):]
     try:
         moment = datetime.datetime.fromisoformat(text)
@@ -112,6 +114,7 @@ def signature_events(ev, sig_ids, clients=True):
     """
     signatures = ev.get("journal", "signatures")
     signatures = signatures if isinstance(signatures, dict) else {}
+    focus = ev.get("journal", "focus") if isinstance(ev.get("journal", "focus"), dict) else {}
     out = []
     for sig_id in sig_ids:
         info = signatures.get(sig_id)
@@ -134,8 +137,10 @@ def signature_events(ev, sig_ids, clients=True):
         if not clients:
             continue
         tallies = info.get("clients") if isinstance(info.get("clients"), dict) else {}
+        # a requested client's lines come with exact times in focus: its tally would count them twice
+        exact = [spec for spec in focus if isinstance(focus[spec], dict) and isinstance(focus[spec].get(sig_id), dict)]
         for address, tally in sorted(tallies.items()):
-            if not isinstance(tally, dict):
+            if not isinstance(tally, dict) or any(spec_contains(spec, address) for spec in exact):
                 continue
             first, last = epoch_of(tally.get("first_seen")), epoch_of(tally.get("last_seen"))
             if first is None:

@@ -209,7 +209,7 @@ def ago(delta):
     seconds = abs(int(delta))
     if seconds < 120:
         text = "%d s" % seconds
-    elif seconds < 7200:
+    elif seconds < 3600:
         text = "%d min" % (seconds // 60)
     elif seconds < 2 * 86400:
         text = "%d h %d min" % (seconds // 3600, seconds % 3600 // 60)
@@ -275,7 +275,24 @@ def journal_start(ev):
 
 
 def assess(item, ctx):
-    """One finding against the incident: ``{"cause", "fits", "why", "tie", "ties", "finding"}``."""
+    """One finding against the incident: ``{"cause", "fits", "why", "tie", "ties", "finding", "undecided"}``.
+
+    The client is checked first, then the time, then the client's message: the first that rules the
+    finding out gives the reason (the most concrete one: a rule's source, an event's time, then words).
+    """
+    result = _client_and_time(item, ctx)
+    if ctx.error and (result["fits"] or result["undecided"]):
+        scope = item.get("scope") if isinstance(item.get("scope"), dict) else {}
+        reason = _client_errors.contradiction(ctx.error, item["cause"])
+        if not reason and not _client_errors.phase_fits(ctx.error, scope.get("phase")):
+            reason = ("the client's connection died during %s (it printed %r); this finding cuts connections during %s: %s" % (
+                " / ".join(_phases_of(ctx.error)), ctx.error.get("line"), scope.get("phase"), item["summary"]))
+        if reason:
+            result.update(fits=False, why=reason, undecided=False, tie=TIE_NONE, ties=[])
+    return result
+
+
+def _client_and_time(item, ctx):
     scope = item.get("scope") if isinstance(item.get("scope"), dict) else {}
     result = {"cause": item["cause"], "fits": True, "why": None, "tie": TIE_NONE, "ties": [], "finding": item,
               "undecided": False}
@@ -284,16 +301,7 @@ def assess(item, ctx):
         result.update(fits=False, why=why, undecided=undecided)
         return result
 
-    # 1. the client's own message
-    if ctx.error:
-        reason = _client_errors.contradiction(ctx.error, item["cause"])
-        if reason:
-            return rule_out(reason)
-        if not _client_errors.phase_fits(ctx.error, scope.get("phase")):
-            return rule_out("the client's connection died during %s (it printed %r); this finding cuts connections "
-                            "during %s: %s" % (" / ".join(_phases_of(ctx.error)), ctx.error.get("line"), scope.get("phase"),
-                                               item["summary"]))
-    # 2. the client
+    # the client
     named = False
     if ctx.clients:
         spared = [n for n in scope.get("not_clients") or [] if any(spec_contains(n, c) for c in ctx.clients)]
@@ -306,7 +314,7 @@ def assess(item, ctx):
                     scope.get("basis") or item["summary"].rstrip("."), "" if scope.get("basis") else ":",
                     ", ".join(hits[:5]) + (" and %d more" % (len(hits) - 5) if len(hits) > 5 else ""), ctx.who))
             named = True
-    # 3. the time
+    # the time
     events = [e for e in scope.get("events") or [] if isinstance(e, dict) and isinstance(e.get("epoch"), (int, float))]
     own = [e for e in events if _matches_client(e.get("client"), ctx.clients)] if ctx.clients else []
     anyone = [e for e in events if e.get("client") is None]

@@ -19,6 +19,7 @@ import datetime
 import html
 import json
 import re
+import textwrap
 
 from ansible_collections.sshdoctor.connreset.plugins.module_utils import _events
 from ansible_collections.sshdoctor.connreset.plugins.module_utils import _fleet
@@ -339,19 +340,20 @@ def counts_line(report):
 
 def incident_head(incident):
     """One line: who, when, what the client printed."""
-    parts = [", ".join(incident.get("client") or []) or "any client (the controller's address where known)"]
+    who = ", ".join(incident.get("client") or []) or "any client (the controller's address where known)"
     if incident.get("at"):
-        parts.append("at %s %s" % (incident["at"], _window_text(incident)))
+        who += " at %s %s" % (incident["at"], _window_text(incident))
         if incident.get("assumed_zone"):
-            parts.append("(no zone given: read as %s)" % incident["assumed_zone"])
+            who += " (no zone given: read as %s)" % incident["assumed_zone"]
+    parts = [who]
     error = incident.get("client_error")
     if error:
         if error.get("known"):
-            parts.append("the client printed %r (%s: died during %s)" % (
+            parts.append("the client printed %r (%s, died during %s)" % (
                 error.get("line"), error.get("id"), " / ".join(_incident._phases_of(error))))
         else:
             parts.append("the client's message is not in the catalogue (unknown: nothing is inferred from it)")
-    return " ".join(parts)
+    return "; ".join(parts)
 
 
 def _window_text(incident):
@@ -373,7 +375,8 @@ def render_incident_lines(report, width=160):
     incident = report.get("incident")
     if not incident:
         return []
-    lines = ["INCIDENT: %s" % _one_line(incident_head(incident), max(40, width - 10))]
+    lines = textwrap.wrap("INCIDENT: %s" % " ".join(incident_head(incident).split()), max(40, width),
+                          subsequent_indent="  ", break_on_hyphens=False)
     rows = [verdict_row(name, incident["hosts"][name]) for name in sorted(incident["hosts"])]
     rows.sort(key=lambda r: (r[1] == "nothing fits", r[0]))
     header = ("HOST", "VERDICT", "CONFIDENCE", "FIX")

@@ -674,7 +674,7 @@ def _wrappers_scope(ev, section, denied, hits):
     allowed = [d.get("client") for d in (section.get("decisions") or []) if isinstance(d, dict) and d.get("allowed") is True]
     basis = "; ".join("%s line %s: %s" % (d.get("file") or "hosts.deny", d.get("line") or "?", d.get("rule") or "?")
                       for d in denied[:3]) or None
-    return make_scope(clients=clients, not_clients=allowed, phase="banner", ongoing=bool(denied), basis=basis,
+    return make_scope(clients=clients or None, not_clients=allowed, phase="banner", ongoing=bool(denied), basis=basis,
                       events=_events.signature_events(ev, [h[0] for h in hits]))
 
 
