@@ -26,7 +26,7 @@ from ansible_collections.sshdoctor.connreset.plugins.module_utils._client_addres
 SECTIONS = ("sshd", "journal", "oom", "firewall", "tcp_wrappers", "host_health")
 
 
-def collector_arguments(name, sshd, since=None, clients=None, max_lines=None, connection=None):
+def collector_arguments(name, sshd, since=None, clients=None, journal_time_budget=None, connection=None):
     """Keyword arguments for collector ``name``, given the sshd section collected before it.
 
     ``clients``: the client specs asked about (addresses or CIDRs), or None; ``connection``: the
@@ -38,8 +38,12 @@ def collector_arguments(name, sshd, since=None, clients=None, max_lines=None, co
         kwargs = {"since": since}
         if sshd.get("unit"):
             kwargs["unit"] = [sshd["unit"]]
-        if max_lines:
-            kwargs["max_lines"] = max_lines
+        if journal_time_budget:
+            kwargs["time_budget"] = journal_time_budget
+        # per-client tallies and a focus section per client: those asked about, else this connection's address
+        followed = list(clients) if clients else ([connection[0]] if connection and connection[0] else [])
+        if followed:
+            kwargs["clients"] = followed
         return kwargs
     if name == "firewall":
         ports = [p for p in (settings.get("port") or []) if isinstance(p, int)]
@@ -59,8 +63,8 @@ def collector_arguments(name, sshd, since=None, clients=None, max_lines=None, co
     return {}
 
 
-def collect_evidence(make_host, collectors, sections=SECTIONS, since=None, clients=None, max_lines=None, clock=time.monotonic,
-                     environ=None):
+def collect_evidence(make_host, collectors, sections=SECTIONS, since=None, clients=None, journal_time_budget=None,
+                     clock=time.monotonic, environ=None):
     """Run ``collectors`` (section name -> ``collect_*`` function) for ``sections``.
 
     ``make_host()`` returns a new Host for each collector. ``clients``: normalised client specs
@@ -86,7 +90,8 @@ def collect_evidence(make_host, collectors, sections=SECTIONS, since=None, clien
         started = clock()
         try:
             result = collectors[name](host, **collector_arguments(name, sshd, since=since, clients=clients or None,
-                                                                  max_lines=max_lines, connection=connection))
+                                                                  journal_time_budget=journal_time_budget,
+                                                                  connection=connection))
         except Exception as exc:  # pylint: disable=broad-except
             # One collector tripping over an odd host must not cost the others.
             result = {"error": "%s: %s" % (type(exc).__name__, exc), "notes": list(getattr(host, "notes", []))}

@@ -48,14 +48,19 @@ options:
       - Client addresses or CIDRs (V(198.51.100.7), V(203.0.113.0/24), V(2001:db8::/32)) the collectors evaluate:
         hosts.allow / hosts.deny (a CIDR for its first address, with a note), and the collectors that tally or
         look up clients. At most 16.
+      - The journal section follows each address or CIDR (its C(focus) and per-signature C(clients)).
       - By default the address the SSH connection the module came in on comes from: C(SSH_CONNECTION), or, when
-        C(become) through sudo has reset the environment, the peer of the sshd process that carries the connection.
+        C(become) through sudo has reset the environment, the peer of the sshd process that carries the connection
+        (see RV(clients_source)). The journal follows that address; without any, the journal has no C(focus).
     type: list
     elements: str
-  max_lines:
-    description: At most this many of sshd's journal lines are read (the newest).
-    type: int
-    default: 100000
+  journal_time_budget:
+    description:
+      - Seconds the journal section may spend reading sshd's journal and syslog files (every line of the window is
+        counted within it; when it runs out, the section's C(period) says what was not read).
+      - Replaces the line cap (C(max_lines)) of earlier versions.
+    type: float
+    default: 30
 seealso:
   - module: sshdoctor.connreset.ssh_probe
   - module: sshdoctor.connreset.diagnose_report
@@ -160,13 +165,13 @@ def main():
             sections=dict(type="list", elements="str", choices=list(SECTIONS), default=list(SECTIONS)),
             since=dict(type="str"),
             clients=dict(type="list", elements="str"),
-            max_lines=dict(type="int", default=100000),
+            journal_time_budget=dict(type="float", default=30),
         ),
         supports_check_mode=True,
     )
     params = module.params
-    if params["max_lines"] < 1:
-        module.fail_json(msg="max_lines must be at least 1")
+    if not params["journal_time_budget"] > 0:
+        module.fail_json(msg="journal_time_budget must be more than 0 seconds")
     try:
         since = validate_since(params["since"])
         clients = normalize_client_specs(params["clients"], name="clients")
@@ -178,7 +183,7 @@ def main():
         sections=params["sections"],
         since=since,
         clients=clients,
-        max_lines=params["max_lines"],
+        journal_time_budget=params["journal_time_budget"],
     )
     module.exit_json(changed=False, **result)
 

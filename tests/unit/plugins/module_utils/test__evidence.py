@@ -48,7 +48,7 @@ def test_sshd_runs_first_and_hands_its_unit_and_ports_on():
                                         clock=ticking_clock())
     assert [name for name, kwargs in recorder.calls] == list(_evidence.SECTIONS)
     calls = dict(recorder.calls)
-    assert calls["journal"] == {"since": "-2d", "unit": ["ssh"]}
+    assert calls["journal"] == {"since": "-2d", "unit": ["ssh"], "clients": ["10.0.0.5"]}
     assert calls["firewall"] == {"ports": [22, 2222]}
     assert calls["tcp_wrappers"] == {"client_addresses": ["10.0.0.5"]}
     assert calls["host_health"] == {"unit": "ssh"}
@@ -76,7 +76,7 @@ def test_a_failing_collector_costs_only_its_section():
 def test_a_failed_sshd_section_hands_nothing_on():
     recorder = Recorder()
     collectors = all_collectors(recorder, sshd=recorder.collector("sshd", error=ValueError("odd")))
-    _evidence.collect_evidence(FakeHost, collectors, since=None)
+    _evidence.collect_evidence(FakeHost, collectors, since=None, environ={})
     assert dict(recorder.calls)["journal"] == {"since": None}
     assert dict(recorder.calls)["firewall"] == {}
 
@@ -95,6 +95,7 @@ def test_without_clients_the_connection_address_is_used_and_named():
     assert result["clients_used"] == ["10.88.0.1"]
     assert result["clients_source"] == "SSH_CONNECTION"
     assert dict(recorder.calls)["tcp_wrappers"] == {"connection": ("10.88.0.1", "10.88.0.5", "SSH_CONNECTION")}
+    assert dict(recorder.calls)["journal"]["clients"] == ["10.88.0.1"]  # the journal follows the connection's address
 
 
 def test_without_clients_or_connection_nothing_is_used():
@@ -113,3 +114,10 @@ def test_a_cidr_is_asked_of_tcp_wrappers_for_its_first_address_with_a_note():
     assert dict(recorder.calls)["tcp_wrappers"] == {"client_addresses": ["203.0.113.0", "198.51.100.7"]}
     assert result["evidence"]["tcp_wrappers"]["notes"][-1] == (
         "203.0.113.0/24 is a network: hosts.allow / hosts.deny were evaluated for its first address, 203.0.113.0")
+
+
+def test_the_journal_gets_its_time_budget_and_no_clients_when_none_were_asked_about():
+    recorder = Recorder()
+    _evidence.collect_evidence(FakeHost, all_collectors(recorder), sections=["journal"], journal_time_budget=12.5,
+                               environ={})
+    assert dict(recorder.calls)["journal"] == {"since": None, "time_budget": 12.5}
