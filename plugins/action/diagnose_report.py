@@ -22,6 +22,7 @@ import time
 
 from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
+from ansible_collections.sshdoctor.connreset.plugins.module_utils import _incident
 from ansible_collections.sshdoctor.connreset.plugins.module_utils import _report
 
 display = Display()
@@ -38,6 +39,7 @@ ARGUMENT_SPEC = dict(
     evidence_files=dict(type="bool", default=True),
     print_table=dict(type="bool", default=True),
     table_width=dict(type="int"),
+    incident=dict(type="dict"),
 )
 
 
@@ -54,7 +56,8 @@ def host_input(evidence_result, probe_result):
     if evidence_result.get("failed") or not isinstance(evidence_result.get("evidence"), dict):
         message = evidence_result.get("msg") or "ssh_evidence returned no evidence"
         return {"status": _report.EVIDENCE_FAILED, "probe": probe, "message": str(message)}
-    return {"status": _report.DIAGNOSED, "probe": probe, "evidence": evidence_result["evidence"]}
+    return {"status": _report.DIAGNOSED, "probe": probe, "evidence": evidence_result["evidence"],
+            "clients_used": evidence_result.get("clients_used") or []}
 
 
 def safe_name(name):
@@ -99,7 +102,11 @@ class ActionModule(ActionBase):
             inputs[name] = host_input(raw.get(args["evidence_var"]), raw.get(args["probe_var"]))
 
         now = time.time()
-        report = _report.build_report(inputs, now, generator=GENERATOR)
+        try:
+            incident = _incident.from_checked(args["incident"], now)
+        except _incident.IncidentInputError as exc:
+            return dict(result, failed=True, msg=str(exc))
+        report = _report.build_report(inputs, now, generator=GENERATOR, incident=incident)
         dest = os.path.abspath(os.path.expanduser(args["dest"]))
         try:
             files, evidence_dir = self._write(report, inputs, dest, args)
@@ -124,9 +131,18 @@ class ActionModule(ActionBase):
                 "top_cause": entry["findings"][0]["cause"] if entry["findings"] else None,
                 "severity": entry["findings"][0]["severity"] if entry["findings"] else None,
                 "summary": entry["summary"],
+                "health": entry["health"],
             }) for name, entry in report["hosts"].items()),
             table=table.splitlines(),
+            fleet=[dict((k, f[k]) for k in ("cause", "kind", "hosts", "summary")) for f in report["fleet"]],
         )
+        if report.get("incident"):
+            result["incident"] = dict((name, {
+                "verdict": answer["verdict"]["cause"] if answer["verdict"] else None,
+                "confidence": answer["verdict"]["confidence"] if answer["verdict"] else None,
+                "summary": answer["summary"],
+                "ruled_out": [r["cause"] for r in answer["ruled_out"]],
+            }) for name, answer in report["incident"]["hosts"].items())
         return result
 
     def _write(self, report, inputs, dest, args):

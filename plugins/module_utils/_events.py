@@ -54,6 +54,8 @@ KIND_OF_UNIT_EVENT = {
     "oom_killed": "oom",
 }
 MAX_EVENTS = 50
+# A boot known only from /proc/uptime: in a container that is the machine's, shared by every container on it.
+UPTIME_BOOT = "boot (from /proc/uptime)"
 MAX_HOST_EVENTS = 400
 
 
@@ -194,7 +196,8 @@ def unit_event_list(ev, kinds=None):
 
 
 def boot_events(ev):
-    """One event per boot the journal (or wtmp) lists."""
+    """One event per boot the journal (or wtmp) lists; else the one /proc/uptime implies (in a container,
+    the machine's)."""
     boots = [b for b in (ev.get("journal", "boots") or []) if isinstance(b, dict)] or [
         b for b in (ev.get("host_health", "recent_boots") or []) if isinstance(b, dict)]
     out = []
@@ -202,6 +205,9 @@ def boot_events(ev):
         moment = epoch_of(boot.get("first_entry") or boot.get("time"))
         if moment is not None:
             out.append(event(moment, "boot", "boot"))
+    uptime = ev.get("host_health", "uptime_seconds")
+    if not out and isinstance(uptime, (int, float)) and ev.now is not None:
+        out.append(event(ev.now - uptime, UPTIME_BOOT, "boot"))
     return out
 
 

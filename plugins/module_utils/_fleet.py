@@ -60,8 +60,10 @@ def correlate(host_events, fleet_size=None):
     needed = min_hosts(fleet_size if fleet_size is not None else len(hosts))
     findings = []
     for kind in sorted(PATTERNS):
+        # /proc/uptime's boot is the machine's in a container: containers sharing one would look like a reboot wave.
         timeline = sorted(((e["epoch"], host, e) for host in hosts for e in host_events[host] or []
-                           if isinstance(e, dict) and e.get("kind") == kind), key=lambda t: (t[0], t[1]))
+                           if isinstance(e, dict) and e.get("kind") == kind and e.get("what") != _events.UPTIME_BOOT),
+                          key=lambda t: (t[0], t[1]))
         findings.extend(_clusters(kind, timeline, needed))
     findings.extend(_bans(host_events, hosts))
     findings.sort(key=lambda f: (-len(f["hosts"]), f["from_epoch"] or 0, f["kind"]))

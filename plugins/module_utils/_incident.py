@@ -192,6 +192,25 @@ def parse_inputs(client=None, at=None, window=None, client_error=None, now=None,
     }
 
 
+def from_checked(value, now=None):
+    """The incident again from what ``parse_inputs`` returned (as ``diagnose_report`` gets it), checked once more.
+
+    ``at`` is absolute by then (UTC), so a relative time keeps the moment it was first read; the zone that
+    was assumed then is kept. None for None or an empty dict.
+    """
+    if not value:
+        return None
+    if not isinstance(value, dict):
+        raise IncidentInputError("incident: expected what diagnose_incident returned, not %s" % type(value).__name__)
+    error = value.get("client_error")
+    text = error.get("text") if isinstance(error, dict) else error
+    checked = parse_inputs(client=value.get("client"), at=value.get("at"), window=value.get("window_minutes"),
+                           client_error=text, now=now)
+    if checked is not None and value.get("assumed_zone"):
+        checked["assumed_zone"] = str(value["assumed_zone"])
+    return checked
+
+
 # --- scoping one host -------------------------------------------------------------------------------
 
 
@@ -423,8 +442,9 @@ def scope_host(findings, ev, incident, clients=None, status="diagnosed"):
         notes.append("no client given and the controller's address on this host is not known: every client counts")
     assessed = [assess(item, ctx) for item in findings]
     fitting = [a for a in assessed if a["fits"] and a["tie"] > TIE_NONE]
-    # A state that merely holds now (an advisory) answers only when the client's message points to it too.
-    fitting = [a for a in fitting if a["tie"] > TIE_STATE or a["finding"]["severity"] != "info" or ctx.error]
+    # An advisory (info) that merely holds now answers only when it is what the client's message points to first.
+    fitting = [a for a in fitting if a["tie"] > TIE_STATE or a["finding"]["severity"] != "info"
+               or (ctx.error and (ctx.error.get("causes") or [None])[0] == a["cause"])]
     fitting.sort(key=lambda a: (-a["tie"], -_error_rank(a["cause"], ctx.error),
                                 ("critical", "warning", "info").index(a["finding"]["severity"]),
                                 -a["finding"]["confidence"]))

@@ -588,8 +588,7 @@ def render_html(report):
         "<style>%s</style></head><body>" % _CSS,
         "<h1>SSH connection reset diagnosis</h1>",
         '<p class="muted">Generated %s for %d host(s) &middot; %s &middot; report format version %s</p>' % (
-            h(report["generated_at"]), counts.get("hosts", len(hosts)),
-            h(", ".join("%d %s" % (n, s) for s, n in (counts.get("top_severity") or {}).items() if n) or "nothing found"),
+            h(report["generated_at"]), counts.get("hosts", len(hosts)), h(counts_line(report).split(": ", 1)[-1]),
             h(report["version"])),
     ]
     out += _html_incident(report, anchors)
@@ -775,11 +774,11 @@ def timeline_svg(report, names, start, end, ident):
         out.append('<line class="incident" x1="%.1f" y1="%d" x2="%.1f" y2="%d" stroke="#1f2328" stroke-width="2" '
                    'stroke-dasharray="4 3"><title>%s</title></line>' % (
                        at, top - 8, at, top + row_h * (len(rows) + 1), h("incident at %s" % report["incident"]["at"])))
-    legend_y = height - 14
-    for index, kind in enumerate(k for k in _events.KINDS if k != "other"):
-        lx = label + index * 76
+    legend_y, lx = height - 14, label
+    for kind in (k for k in _events.KINDS if k != "other"):
         out.append('<circle cx="%d" cy="%d" r="5" fill="%s"/><text x="%d" y="%d" dominant-baseline="middle">%s</text>' % (
             lx, legend_y, KIND_COLOURS[kind], lx + 8, legend_y, h(kind)))
+        lx += 22 + 7 * len(kind)
     out.append("</svg>")
     return "".join(out)
 

@@ -1214,8 +1214,7 @@ def rule_host_rebooted(ev):
         "See why: journalctl --list-boots; journalctl -b -1 -e; last -x reboot | head\n"
         "Announce planned reboots; clients with ServerAliveInterval notice a dead session quickly.",
         scope=make_scope(phase="any", since_epoch=(ev.now - age) if ev.now is not None else None,
-                         events=_events.boot_events(ev) or ([_events.event(ev.now - age, "boot", "boot")]
-                                                            if ev.now is not None else [])),
+                         events=_events.boot_events(ev)),
     )
 
 

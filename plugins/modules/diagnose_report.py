@@ -21,6 +21,9 @@ description:
     C(resource_pressure), C(sshd_not_running), C(sshd_config_invalid), C(sshd_restarted), C(protocol_mismatch),
     C(packet_corruption), C(host_rebooted), C(host_unreachable), C(tcp_wrappers_denied), C(firewall_reject).
   - A host Ansible could not reach (its evidence task result has C(unreachable)) is diagnosed from its probe alone.
+  - With O(incident) (what M(sshdoctor.connreset.diagnose_incident) returned), each host also gets one verdict for that
+    client, time and client message, and the causes ruled out with the reason; the printed output starts with that
+    answer. Fleet correlation (the same kind of event on several hosts within minutes) runs with or without it.
 author:
   - sshdoctor.connreset contributors (@sshdoctor)
 extends_documentation_fragment:
@@ -84,6 +87,12 @@ options:
       - Width of the printed table; the fix column is cut to fit.
       - By default the terminal's width (100 to 200 columns), or 160 when the output is not a terminal.
     type: int
+  incident:
+    description:
+      - The incident to scope each host's findings to, as M(sshdoctor.connreset.diagnose_incident) returns it in
+        C(incident) (C(client), C(at), C(window_minutes), C(assumed_zone), C(client_error)). It is checked again here.
+      - Omitted or null, the report has no C(incident) part.
+    type: dict
 seealso:
   - module: sshdoctor.connreset.ssh_evidence
   - module: sshdoctor.connreset.ssh_probe
@@ -139,7 +148,7 @@ version:
   description: The version of the C(report.json) format (see below).
   returned: success
   type: int
-  sample: 1
+  sample: 2
 generated_at:
   description: When the report was made (UTC, ISO 8601).
   returned: success
@@ -156,19 +165,35 @@ counts:
   type: dict
   sample: {"hosts": 3, "unreachable": 0, "nothing_found": 1, "top_severity": {"critical": 1, "warning": 1, "info": 0}}
 hosts:
-  description: Per host, C(status), C(reachable), C(top_cause), C(severity) and the one-line C(summary).
+  description:
+    - Per host, C(status), C(reachable), C(top_cause), C(severity), the one-line C(summary) and C(health)
+      (V(healthy), V(healthy_with_advisories) when every finding is an info-level advisory, V(unhealthy), or V(unknown)
+      for hosts that were not diagnosed).
   returned: success
   type: dict
   sample: {"db1": {"status": "diagnosed", "reachable": true, "top_cause": "firewall_reject", "severity": "critical",
            "summary": "A firewall rule resets new SSH connections (-A INPUT -p tcp --dport 22 -j REJECT --reject-with tcp-reset)."}}
 table:
-  description: The printed table, one line per element.
+  description: The printed table, one line per element (with an incident, its answer comes first).
   returned: success
   type: list
   elements: str
+incident:
+  description: Per host, the incident's C(verdict) (a cause id or null), its C(confidence), the C(summary) and the causes
+    C(ruled_out). Only with O(incident).
+  returned: when O(incident) was given
+  type: dict
+  sample: {"web3": {"verdict": "maxstartups_throttling", "confidence": 0.9, "ruled_out": ["tcp_wrappers_denied"],
+                    "summary": "sshd dropped 3 unauthenticated connection(s) from 198.51.100.7 past MaxStartups 10:30:100."}}
+fleet:
+  description: The fleet findings (C(cause), C(kind), C(hosts), C(summary)); see C(report.json)'s C(fleet).
+  returned: success
+  type: list
+  elements: dict
 report_json:
   description:
-    - Not returned; this documents the contract of C(report.json), version 1.
+    - Not returned; this documents the contract of C(report.json), version 2 (version 1 plus the keys below; a consumer
+      of version 1 keeps working).
     - C(version) (int), C(generated_at) (str), C(generator) (str), C(hosts), C(summary) (as RV(summary)), C(counts) (as RV(counts)).
     - C(hosts) maps each inventory_hostname to C(status) (V(diagnosed), V(unreachable), V(evidence_failed) or V(not_run)),
       C(reachable) (bool), C(probe) (the M(sshdoctor.connreset.ssh_probe) result, or null), C(findings) (list, most severe first),
@@ -179,6 +204,13 @@ report_json:
       is the one-line fix; the next lines are the exact configuration lines or commands) and C(automated_fix)
       (a dict with C(role), this collection's role that applies the fix, and C(vars), its variables; or null).
     - Findings are sorted by severity, then confidence (highest first).
+    - Version 2 added, per finding, C(scope) (C(clients), C(not_clients), C(phase), C(ongoing), C(since_epoch),
+      C(events), C(basis)); per host, C(health), C(advisories) and C(timeline) (C(from), C(to), C(events)); in
+      C(counts), C(healthy) and C(healthy_with_advisories); at the top, C(fleet) (a list of C(cause), C(kind), C(hosts),
+      C(summary), C(evidence), C(from_epoch), C(to_epoch), C(client)) and, with O(incident), C(incident) (C(client),
+      C(at), C(window_minutes), C(assumed_zone), C(client_error) with C(text), C(phase) and C(known), C(hosts) mapping
+      each host to C(verdict) and C(ruled_out), and C(fleet), the fleet findings that bear on the incident). The role's
+      README has an example.
     - Keys may be added without a version change; renaming, removing or retyping one bumps C(version).
   returned: never
   type: dict

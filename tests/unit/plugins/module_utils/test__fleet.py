@@ -94,3 +94,10 @@ def test_a_fleet_finding_bears_on_an_incident_whose_window_it_overlaps():
     assert _fleet.bearing_on(found, inside, _incident.window_of(inside)) == found
     assert _fleet.bearing_on(found, outside, _incident.window_of(outside)) == []
     assert _fleet.bearing_on(found, None) == []
+
+
+def test_the_uptime_every_container_shares_is_drawn_but_not_a_reboot_wave():
+    # Containers on one machine read the machine's /proc/uptime: same "boot" everywhere, no wave.
+    hosts = dict(("c%d" % i, events_of(evidence())) for i in range(4))
+    assert all(e["what"] == _events.UPTIME_BOOT for e in hosts["c0"])
+    assert _fleet.correlate(hosts) == []

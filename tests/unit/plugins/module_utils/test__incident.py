@@ -374,3 +374,12 @@ def test_lines_that_name_only_other_clients_in_the_window_rule_out():
 def test_without_a_client_every_client_counts_and_a_note_says_so():
     result = _incident.scope_host([], _rules.Evidence({}), _incident.parse_inputs(at=iso(AT), now=NOW), clients=[])
     assert "no client given and the controller's address on this host is not known: every client counts" in result["notes"]
+
+
+def test_an_advisory_the_message_fits_only_loosely_is_not_the_verdict():
+    # Some load is an advisory; a session cut fits it only as the last of its causes.
+    ev = evidence(host_health={"uptime_seconds": 30 * 86400, "memory": {}, "pressure": {}, "filesystems": [], "processes": {},
+                               "load": {"1": 9.0, "5": 9.0, "15": 9.0, "cpus": 2}, "notes": []})
+    result = answer(ev, incident(error=read_fixture("debian11/client_session_reset_by_firewall.txt")))
+    assert result["verdict"] is None
+    assert ruled(result)["resource_pressure"].startswith("nothing ties it to")
