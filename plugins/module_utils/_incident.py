@@ -341,7 +341,8 @@ def _client_and_time(item, ctx):
     if ctx.window:
         start, end = ctx.window
         own_in = [e for e in own if _events.in_window(e, start, end)]
-        anyone_in = [e for e in anyone if _events.in_window(e, start, end)]
+        # a coarse bucket that reaches into the window counts only for lines the client's exact times do not explain
+        anyone_in = [e for e in anyone if _events.in_window(e, start, end) and _unexplained(e, own)]
         others_in = [e for e in others if _events.in_window(e, start, end)]
         if own_in:
             result["tie"] = TIE_CLIENT
@@ -395,6 +396,13 @@ def _client_and_time(item, ctx):
         result["tie"] = TIE_STATE
         result["ties"] = ["%s: holds now" % (scope.get("basis") or item["summary"].rstrip("."))]
     return result
+
+
+def _unexplained(bucket, own):
+    """True when a bucket of every client's lines holds more than the client's own exactly dated ones."""
+    mine = sum(int(o.get("count") or 1) for o in own if o["what"] == bucket["what"] and o.get("span_s", 0) == 0
+               and bucket["epoch"] <= o["epoch"] <= bucket["epoch"] + int(bucket.get("span_s") or 0))
+    return int(bucket.get("count") or 1) > mine
 
 
 def _phases_of(error):

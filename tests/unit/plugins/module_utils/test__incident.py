@@ -383,3 +383,16 @@ def test_an_advisory_the_message_fits_only_loosely_is_not_the_verdict():
     result = answer(ev, incident(error=read_fixture("debian11/client_session_reset_by_firewall.txt")))
     assert result["verdict"] is None
     assert ruled(result)["resource_pressure"].startswith("nothing ties it to")
+
+
+def test_a_minute_bucket_that_reaches_into_the_window_does_not_count_lines_dated_outside_it():
+    # The victim's drops at AT - 40 s fall in a minute bucket that ends inside a ±15 s window around AT;
+    # the exact times say they were before it, and nobody else's lines are in that bucket.
+    assert AT % 60 == 40  # so the minute [AT - 40, AT + 20) holds both drops and the window's start
+    drops = [AT - 40, AT - 30]
+    ev = evidence(journal=journal(signatures={"maxstartups_drop": signature("maxstartups_drop", drops, {VICTIM: drops})},
+                                  focus={VICTIM: {"maxstartups_drop": drops}}))
+    assert all(d < AT - 15 for d in drops)
+    result = answer(ev, incident(window=0.25))
+    assert result["verdict"] is None
+    assert ruled(result)["maxstartups_throttling"].startswith("its nearest event (maxstartups_drop")
