@@ -9,9 +9,10 @@ APT_TEST=(podman runc debootstrap iptables nftables iproute2 rsync chromium make
 # The oldest and the newest ansible-core the collection supports (meta/runtime.yml), each tested
 # by `./dev test` on the first interpreter found of those listed (2.20 and later need Python 3.12+).
 CORE_LEGS=(2.16 2.21)
+# shellcheck disable=SC2034  # CORE_PYTHONS_* are read through a nameref in core_env
 CORE_PYTHONS_2_16=(3.12 3.11 3.10)
+# shellcheck disable=SC2034
 CORE_PYTHONS_2_21=(3.13 3.12)
-CORE_PYTHONS_2_19=(3.11)
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
@@ -27,7 +28,7 @@ TASKS=(
   "integration :: [pytest args] :: the HTML report in headless Chromium, the playbook through ansible-runner"
   "sanity :: [--core 2.16|2.19|2.21] [ansible-test args] :: ansible-test sanity (2.19 unless --core)"
   "ansible-test-units :: [ansible-test args] :: the unit tests through ansible-test units"
-  "lint :: - :: yamllint, ansible-lint (production profile), antsibull-docs, changelog fragments"
+  "lint :: - :: yamllint, ansible-lint (production profile), antsibull-docs, changelog fragments, antsibull-nox checks"
   "molecule :: [scenario ...] :: molecule test on podman: every scenario under molecule/, or the ones named"
   "core :: [2.16|2.21 ...] :: unit tests and a localhost diagnose on the oldest and newest ansible-core"
   "accuracy :: - :: the fault lab end to end: plant the faults, diagnose over SSH, compare"
@@ -155,7 +156,7 @@ EOF
       ;;
     molecule)
       echo
-      echo "Scenarios: $(cd "$ROOT/molecule" && ls -d -- */ 2>/dev/null | tr -d / | tr '\n' ' ')"
+      echo "Scenarios: $(scenarios | tr '\n' ' ')"
       ;;
     core)
       cat <<'EOF'
@@ -251,7 +252,9 @@ dev_env() {
   export ANSIBLE_HOME
   ANSIBLE_HOME=$(private_home)
   # containers.podman (for molecule's podman driver) comes bundled with the ansible package.
-  export ANSIBLE_COLLECTIONS_PATH="$COLLECTIONS:$("$VENV/bin/python" -c 'import ansible_collections, os; print(os.path.dirname(list(ansible_collections.__path__)[0]))')"
+  local bundled
+  bundled=$("$VENV/bin/python" -c 'import ansible_collections, os; print(os.path.dirname(list(ansible_collections.__path__)[0]))')
+  export ANSIBLE_COLLECTIONS_PATH="$COLLECTIONS:$bundled"
   # shellcheck source=scripts/podman-env
   source "$ROOT/scripts/podman-env"
   podman_env_setup "$ROOT" "$CACHE"
@@ -378,6 +381,18 @@ task_lint() {
   (cd "$ROOT" && antsibull-docs lint-collection-docs --plugin-docs --skip-rstcheck .)
   log "changelog fragments"
   (cd "$ROOT" && antsibull-changelog lint)
+  # Their virtual environments are kept in the cache (-R: reused; --no-install: installed once).
+  log "antsibull-nox: extra checks, collection build and Galaxy import check"
+  (cd "$ROOT" && nox --envdir "$CACHE/nox-$(printf '%s' "$ROOT" | sha256sum | cut -c1-8)" -R --no-install \
+    --sessions extra-checks build-import-check)
+}
+
+# scenarios: every directory under molecule/, one name a line (molecule runs all of them).
+scenarios() {
+  local dir
+  for dir in "$ROOT"/molecule/*/; do
+    if [ -f "$dir/molecule.yml" ]; then basename "$dir"; fi
+  done
 }
 
 task_molecule() {
@@ -386,7 +401,7 @@ task_molecule() {
   podman_env_setup "$ROOT" "$CACHE"
   local scenarios=("$@")
   if [ ${#scenarios[@]} -eq 0 ]; then
-    mapfile -t scenarios < <(cd "$ROOT/molecule" && ls -d -- */ | tr -d / )
+    mapfile -t scenarios < <(scenarios)
   fi
   for s in "${scenarios[@]}"; do
     log "molecule scenario $s"

@@ -69,9 +69,9 @@ options:
     default: __diagnose_probe
   formats:
     description:
-      - Which files to write. V(junit) is C(report.junit.xml), for CI test reports (GitLab, Jenkins, GitHub): one
-        testsuite, one testcase per host, a C(failure) with the top finding's cause, summary and fix for each host
-        whose top finding is at or above O(fail_on) (at or above V(warning) when O(fail_on=none)).
+      - Which files to write. V(junit) is C(report.junit.xml), for CI test reports (GitLab, Jenkins, GitHub). It has
+        one testsuite, one testcase per host, and a C(failure) with the top finding's cause, summary and fix for each
+        host whose top finding is at or above O(fail_on) (at or above V(warning) when O(fail_on=none)).
     type: list
     elements: str
     choices: [json, md, html, junit]

@@ -23,7 +23,7 @@ description:
     C(notes).
   - The P(sshdoctor.connreset.diagnose#role) role runs it and turns its result into findings on the controller.
   - When Ansible cannot connect to the host (or cannot become root there), the task is skipped for that host with
-    RV(connection_failed) and Ansible's message in C(msg), instead of an unreachable result: the diagnosis goes on
+    RV(connection_failed) and Ansible's message in C(msg), instead of an unreachable result; the diagnosis goes on
     from the controller's probe, and no error block per host is printed. Failures of the module itself still fail.
 author:
   - sshdoctor.connreset contributors (@sshdoctor)
