@@ -210,9 +210,10 @@ venv() {
     log "creating virtual environment $dir"
     rm -rf "$dir"
     mkdir -p "$CACHE"
-    "$python" -m venv "$dir"
-    "$dir/bin/pip" install -q --upgrade pip >/dev/null
-    "$dir/bin/pip" install -q -r "$2"
+    # Checked one by one: a caller in an `if` or `||` turns `set -e` off in here.
+    "$python" -m venv "$dir" || return 1
+    "$dir/bin/pip" install -q --upgrade pip >/dev/null || return 1
+    "$dir/bin/pip" install -q -r "$2" || return 1
     touch "$dir/.complete"
   fi
   echo "$dir"
@@ -314,7 +315,10 @@ find_python() {
     for candidate in "$(command -v "python$version" 2>/dev/null || true)" \
         "${PYENV_ROOT:-$HOME/.pyenv}"/versions/"$version".*/bin/python"$version" \
         /root/.pyenv/versions/"$version".*/bin/python"$version"; do
-      if [ -n "$candidate" ] && [ -x "$candidate" ]; then echo "$candidate"; return 0; fi
+      # pyenv's shims are on PATH for versions that are installed but not selected: run it to know.
+      if [ -n "$candidate" ] && [ -x "$candidate" ] && "$candidate" -c 'import sys, venv' >/dev/null 2>&1; then
+        echo "$candidate"; return 0
+      fi
     done
   done
   return 1
@@ -330,7 +334,8 @@ core_env() {
     return 1
   fi
   apt_install "${APT_RUN[@]}"
-  CORE_VENV=$(venv "core-$version" "$ROOT/tests/core/requirements-$version.txt" "$python")
+  CORE_VENV=$(venv "core-$version" "$ROOT/tests/core/requirements-$version.txt" "$python") || {
+    echo "./dev: could not create the virtual environment for ansible-core $version" >&2; exit 1; }
   COLLECTIONS=$(collection_path)
 }
 
