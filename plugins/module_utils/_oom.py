@@ -39,6 +39,7 @@ from ansible_collections.sshdoctor.connreset.plugins.module_utils._signatures im
     OOM_LITERALS,
     OOM_SUMMARY,
     OOM_TASK_IN,
+    LINE_CAP,
     SSHD_PROCESS_NAMES,
 )
 
@@ -120,13 +121,16 @@ def parse_kernel_log(text, boot_time=None, boot=0, source="dmesg"):
     task_in = None
     invoker = None
     old_kill = None
-    for raw in (text or "").splitlines():
+    lines = text.splitlines() if isinstance(text, str) else (text or ())
+    for raw in lines:
+        if len(raw) > LINE_CAP:
+            raw = raw[:LINE_CAP]  # every OOM line is shorter; a longer one is judged on its start
         if not any(literal in raw for literal in OOM_LITERALS) and "invoked oom-killer" not in raw:
             continue
         stamp, mono, msg = split_stamp(raw, boot_time)
-        m = OOM_INVOKED.search(msg)
-        if m and "invoked oom-killer" in msg:
-            invoker = m.group("name").strip()
+        at = msg.find(OOM_INVOKED)
+        if at > 0 and msg[:at].strip():
+            invoker = msg[:at].strip()[-64:]
             summary, task_in, old_kill = {}, None, None
             continue
         m = OOM_SUMMARY.search(msg)
@@ -151,8 +155,6 @@ def parse_kernel_log(text, boot_time=None, boot=0, source="dmesg"):
             key = _FIGURE_KEYS.get(fm.group("key"))
             if key:
                 figures[key] = _int(fm.group("value"))
-        for fm in re.finditer(r"\b(UID):(\d+)", m.group("rest") or ""):
-            figures["uid"] = _int(fm.group(2))
         prefix = m.group("prefix") or (old_kill or {}).get("prefix")
         if summary and _int(summary.get("pid")) not in (None, pid):
             summary = {}

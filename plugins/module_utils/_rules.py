@@ -163,7 +163,11 @@ class Evidence:
         return sorted(hits, key=lambda item: (-as_int(item[1].get("count")), item[0]))
 
     def journal_lines(self, hits):
-        """One evidence line per signature: ``SOURCE: ID xN (first .. last): newest sample``."""
+        """One evidence line per signature: ``SOURCE: ID xN (first .. last): newest sample``.
+
+        SOURCE is the file(s) or journald the signature's lines came from. When the read
+        did not cover the whole window (time budget, unreadable file), a last line says so.
+        """
         source = self.get("journal", "source") or "journal"
         lines = []
         for sig_id, info in hits:
@@ -173,7 +177,15 @@ class Evidence:
                 when = " (%s .. %s)" % (info.get("first_seen") or "?", info.get("last_seen") or "?")
             samples = info.get("samples") or []
             sample = (": %s" % _clip(samples[-1])) if samples else ""
-            lines.append("%s: %s x%d%s%s" % (source, sig_id, count, when, sample))
+            sources = info.get("sources") if isinstance(info.get("sources"), dict) else {}
+            named = ", ".join(str(k) for k in sorted(sources, key=lambda k: -as_int(sources[k]))[:3]) or source
+            lines.append("%s: %s x%d%s%s" % (named, sig_id, count, when, sample))
+        period = self.get("journal", "period")
+        if lines and isinstance(period, dict) and period.get("complete") is False:
+            gaps = ["%s .. %s" % (g[0] or "?", g[1] or "?") for g in period.get("not_covered") or []
+                    if isinstance(g, (list, tuple)) and len(g) == 2]
+            lines.append("journal: the read was incomplete (%s)%s" % (
+                period.get("stopped_by") or "?", "; not read: " + ", ".join(gaps[:3]) if gaps else ""))
         return lines
 
     def sample_values(self, hits, pattern):

@@ -49,14 +49,19 @@ options:
   clients:
     description:
       - Client addresses to evaluate hosts.allow / hosts.deny for.
+      - The journal section also follows each address or CIDR given here (its C(focus) and per-signature
+        C(clients)); without it, the journal has no C(focus).
       - By default the address of the SSH connection the module came in on (C(SSH_CONNECTION)), when it is visible
         (it is not through C(become) with sudo's default C(env_reset)).
     type: list
     elements: str
-  max_lines:
-    description: At most this many of sshd's journal lines are read (the newest).
-    type: int
-    default: 100000
+  journal_time_budget:
+    description:
+      - Seconds the journal section may spend reading sshd's journal and syslog files (every line of the window is
+        counted within it; when it runs out, the section's C(period) says what was not read).
+      - Replaces the line cap (C(max_lines)) of earlier versions.
+    type: float
+    default: 30
 seealso:
   - module: sshdoctor.connreset.ssh_probe
   - module: sshdoctor.connreset.diagnose_report
@@ -151,13 +156,13 @@ def main():
             sections=dict(type="list", elements="str", choices=list(SECTIONS), default=list(SECTIONS)),
             since=dict(type="str"),
             clients=dict(type="list", elements="str"),
-            max_lines=dict(type="int", default=100000),
+            journal_time_budget=dict(type="float", default=30),
         ),
         supports_check_mode=True,
     )
     params = module.params
-    if params["max_lines"] < 1:
-        module.fail_json(msg="max_lines must be at least 1")
+    if not params["journal_time_budget"] > 0:
+        module.fail_json(msg="journal_time_budget must be more than 0 seconds")
     try:
         since = validate_since(params["since"])
     except ValueError as exc:
@@ -168,7 +173,7 @@ def main():
         sections=params["sections"],
         since=since,
         clients=params["clients"],
-        max_lines=params["max_lines"],
+        journal_time_budget=params["journal_time_budget"],
     )
     module.exit_json(changed=False, **result)
 

@@ -619,3 +619,24 @@ def test_arbitrary_evidence_never_raises(evidence):
     result = _rules.diagnose(evidence if isinstance(evidence, dict) else None,
                              evidence.get("probe") if isinstance(evidence, dict) else None, now=NOW)
     json.dumps(result)
+
+
+# --- the journal's sources and coverage in the evidence ---------------------------------------
+
+
+def test_evidence_names_the_file_a_signature_came_from():
+    section = journal(("cipher_no_match", 1))
+    section["signatures"]["cipher_no_match"]["sources"] = {"/var/log/auth.log.2.gz": 1}
+    section["source"] = "/var/log/auth.log"
+    finding = [f for f in diagnose(healthy(journal=section))["findings"] if f["cause"] == "protocol_mismatch"][0]
+    assert any(line.startswith("/var/log/auth.log.2.gz: cipher_no_match x1") for line in finding["evidence"])
+
+
+def test_evidence_says_when_the_journal_read_was_incomplete():
+    section = journal(("cipher_no_match", 1), period={
+        "requested_from": "2026-11-24T00:00:00+00:00", "from": "2026-11-25T07:00:00+00:00", "to": "2026-11-25T09:00:00+00:00",
+        "complete": False, "stopped_by": "time_budget",
+        "not_covered": [["2026-11-24T00:00:00+00:00", "2026-11-25T07:00:00+00:00"]]})
+    finding = [f for f in diagnose(healthy(journal=section))["findings"] if f["cause"] == "protocol_mismatch"][0]
+    assert ("journal: the read was incomplete (time_budget); not read: 2026-11-24T00:00:00+00:00 .. "
+            "2026-11-25T07:00:00+00:00") in finding["evidence"]
