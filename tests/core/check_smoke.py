@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Check one `./dev core VERSION` diagnose run: DIR holds output.txt (the playbook's output) and report/.
 
 The run is `ansible-playbook sshdoctor.connreset.diagnose` with no inventory, as `./dev diagnose`
