@@ -23,7 +23,7 @@ TASKS=(
   "harden :: [ansible-playbook args] :: apply the keepalive and MaxStartups fixes (try --check --diff first)"
   "ansible-doc :: [ansible-doc args] NAME :: documentation of a module or role, e.g. sshdoctor.connreset.sshd_info"
   "env :: [--dev] :: shell exports that put ansible-playbook and ansible-doc on PATH: eval \"\$(./dev env)\""
-  "test :: - :: every test: units, integration, sanity, lint, molecule, accuracy, ansible-core legs; a table at the end"
+  "test :: [STAGE ...] :: every test: units, integration, sanity, lint, molecule, accuracy, ansible-core legs; a table at the end"
   "units :: [pytest args] :: unit tests: pytest over tests/unit (-k NAME for some)"
   "integration :: [pytest args] :: the HTML report in headless Chromium, the playbook through ansible-runner"
   "sanity :: [--core 2.16|2.19|2.21] [ansible-test args] :: ansible-test sanity (2.19 unless --core)"
@@ -145,6 +145,7 @@ EOF
 Stages: units, integration, sanity, lint, molecule (every scenario under molecule/), accuracy
 (the fault lab), core-2.16 and core-2.21 (skipped, and said so, when their Python is missing).
 Each stage runs on even when an earlier one failed; the exit status is non-zero when any failed.
+Naming stages runs only those (./dev test lint core-2.16).
 EOF
       ;;
     sanity)
@@ -308,13 +309,14 @@ skipped() {
   if [ -n "${SSHDOCTOR_STAGE_NOTE:-}" ]; then echo "$*" >>"$SSHDOCTOR_STAGE_NOTE"; fi
 }
 
+pyenv_root() { echo "${PYENV_ROOT:-$(pyenv root 2>/dev/null || echo "$HOME/.pyenv")}"; }
+
 # find_python VERSION...: the first interpreter of those versions, on PATH or under pyenv.
 find_python() {
   local version candidate
   for version in "$@"; do
     for candidate in "$(command -v "python$version" 2>/dev/null || true)" \
-        "${PYENV_ROOT:-$HOME/.pyenv}"/versions/"$version".*/bin/python"$version" \
-        /root/.pyenv/versions/"$version".*/bin/python"$version"; do
+        "$(pyenv_root)"/versions/"$version".*/bin/python"$version"; do
       # pyenv's shims are on PATH for versions that are installed but not selected: run it to know.
       if [ -n "$candidate" ] && [ -x "$candidate" ] && "$candidate" -c 'import sys, venv' >/dev/null 2>&1; then
         echo "$candidate"; return 0
@@ -330,7 +332,7 @@ core_env() {
   local -n pythons="CORE_PYTHONS_${version//./_}"
   wanted=$(printf 'python%s ' "${pythons[@]}")
   if ! python=$(find_python "${pythons[@]}"); then
-    CORE_SKIPPED="no interpreter for ansible-core $version: looked for ${wanted% } on PATH and under ${PYENV_ROOT:-$HOME/.pyenv}/versions and /root/.pyenv/versions"
+    CORE_SKIPPED="no interpreter for ansible-core $version: looked for ${wanted% } on PATH and under $(pyenv_root)/versions"
     return 1
   fi
   apt_install "${APT_RUN[@]}"
@@ -446,6 +448,14 @@ task_core() {
 task_test() {
   local stages=(units integration sanity lint molecule accuracy) stage version start rc results=() failed=0 note notes
   for version in "${CORE_LEGS[@]}"; do stages+=("core-$version"); done
+  if [ $# -gt 0 ]; then  # some stages only, in the order given
+    for stage in "$@"; do
+      if ! printf '%s\n' "${stages[@]}" | grep -qxF -- "$stage"; then
+        echo "./dev test: unknown stage '$stage' (stages: ${stages[*]})" >&2; return 2
+      fi
+    done
+    stages=("$@")
+  fi
   notes=$(mktemp)
   for stage in "${stages[@]}"; do
     start=$(date +%s)
@@ -528,7 +538,7 @@ case "$cmd" in
   harden) task_harden "$@" ;;
   ansible-doc) task_ansible_doc "$@" ;;
   env) task_env "$@" ;;
-  test) task_test ;;
+  test) task_test "$@" ;;
   units) task_units "$@" ;;
   integration) task_integration "$@" ;;
   ansible-test-units) task_units_ansible_test "$@" ;;
