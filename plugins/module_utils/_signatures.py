@@ -288,10 +288,12 @@ SIGNATURES = (
       source="client"),
     # --- kernel OOM killer (mm/oom_kill.c) ------------------------------------------------------
     S("oom_killed_process", "oom_kill", "illed process",
-      r"Killed process (?P<pid>\d{1,10}),? (?:UID \d{1,10}, )?\((?P<name>[^)]{0,64})\)", ("Out of memory", "Memory cgroup out of memory", "Killed process "),
+      r"Killed process (?P<pid>\d{1,10}),? (?:UID \d{1,10}, )?\((?P<name>[^)]{0,64})\)",
+      ("Out of memory", "Memory cgroup out of memory", "Killed process "),
       "the kernel OOM killer killed a process", source="kernel"),
     S("oom_kill_process_old", "oom_kill", "or sacrifice child",
-      r"Kill process (?P<pid>\d{1,10}) \((?P<name>[^)]{0,64})\) score \d{1,10} or sacrifice child", ("Out of memory", "Memory cgroup out of memory", "Kill process "),
+      r"Kill process (?P<pid>\d{1,10}) \((?P<name>[^)]{0,64})\) score \d{1,10} or sacrifice child",
+      ("Out of memory", "Memory cgroup out of memory", "Kill process "),
       "the kernel OOM killer chose a victim (older kernels)", source="kernel"),
 )
 
