@@ -25,6 +25,7 @@ from hypothesis import strategies as st
 
 from ansible_collections.sshdoctor.connreset.plugins.module_utils import _oom as O
 from ansible_collections.sshdoctor.connreset.tests.unit.fake_host import FakeHost, read_fixture
+from ansible_collections.sshdoctor.connreset.tests.unit.timing import growth_below
 
 BTIME = 1795593289  # /proc/stat btime of the machine the real fixtures come from
 D13_CGROUP = "/libpod_parent/libpod-cf8b2044a4bb42527eb2e62578acd73397e8fd3b6d54c5304f5cdc6a8b468b85"
@@ -325,6 +326,35 @@ def test_an_sshd_in_another_service_is_not_this_hosts_sshd():
     events = O.place_events([{"is_sshd": True, "cgroup": {"task_memcg": "/system.slice/backup-tunnel.service"}},
                              {"is_sshd": True, "cgroup": {"task_memcg": None}}])
     assert [e["counts_for_sshd"] for e in events] == [False, True]  # an unknown cgroup keeps the name's word
+
+
+# --- linear time (issue 17) ------------------------------------------------------------------------
+# The name group of "(?P<name>\\S.*?) invoked oom-killer: " was searched on every line with an OOM keyword: a
+# real 389-character line cost 0.7 ms, 20,000 of them 5.5 s, one 32 KB line 4.6 s.
+OOM_HOSTILE = [
+    ("invoked_long_name", lambda n: "[    1.0] " + "x" * n + " invoked oom-killer: gfp_mask=0xcc0(GFP_KERNEL), order=0"),
+    ("invoked_spaces", lambda n: "[    1.0] a" + " " * n + "invoked oom-killer: "),
+    ("killed_repeated", lambda n: "[    1.0] " + "Killed process 1 (" * (n // 18)),
+    ("task_in_token", lambda n: "[    1.0] Task in " + "a" * n),
+    ("summary_repeated", lambda n: "[    1.0] oom-kill:" * (n // 16)),
+    ("out_of_memory_repeated", lambda n: "[    1.0] " + "Out of memory: " * (n // 15)),
+    ("figures", lambda n: "[    1.0] Out of memory: Killed process 1 (sshd) " + "total-vm:1kB, " * (n // 14)),
+]
+
+
+@pytest.mark.parametrize("name, make", OOM_HOSTILE, ids=[n for n, m in OOM_HOSTILE])
+def test_a_64k_kernel_line_costs_a_small_multiple_of_a_1k_line(name, make):
+    """Each line is parsed on its first 4096 characters with linear patterns: at most 20 times a 1 KB line."""
+    assert growth_below(O.parse_kernel_log, make, 20) < 20
+
+
+def test_real_oom_lines_cost_the_same_each_however_many():
+    """20,000 real kernel lines of an OOM kill (the debian12 capture, repeated) cost per line what 1,000 do."""
+    real = read_fixture("debian12/dmesg_oom_memcg_hostkernel.txt").splitlines()
+
+    def make(n):
+        return "\n".join((real * (n // len(real) + 1))[:n])
+    assert growth_below(O.parse_kernel_log, make, 40, small=1000, big=20000) < 40  # 20 times the lines
 
 
 # --- properties --------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 
 from ansible_collections.sshdoctor.connreset.plugins.module_utils import _signatures as sig
 from ansible_collections.sshdoctor.connreset.tests.unit.fake_host import read_fixture
+from ansible_collections.sshdoctor.connreset.tests.unit.timing import growth_below
 
 # (message as sshd logs it, expected signature id, origin)
 MESSAGES = [
@@ -276,3 +277,39 @@ def test_arbitrary_bytes_never_raise(data):
     text = data.decode("utf-8", "replace")
     sig.classify(text)
     sig.unit_event(text, text[:32])
+
+
+# --- linear time (issue 17): what a local user can put into sshd's journal with `logger -t sshd` ----
+# (name, line of about n characters). The first cases are the issue's: lazy ".+?...$" tails and unanchored
+# config patterns made these quadratic (2.5 s for the 32 KB fork line). The rest hit each signature's literal
+# followed by what makes a pattern backtrack: runs of spaces, of token characters, repeated literals.
+HOSTILE_LINES = [
+    ("fork_spaces", lambda n: "x sshd[1]: fork: a" + " " * n + "b"),
+    ("penalty_spaces", lambda n: "x sshd[1]: drop connection #0 from [192.0.2.1]:5 on [192.0.2.2]:22 penalty: a" + " " * n + "b"),
+    ("config_token_run", lambda n: "x sshd[1]: /" + "a" * n + " Bad configuration option: x"),
+    ("config_slashes_bare", lambda n: "/" * n + " line 1: Bad configuration option: x"),
+    ("config_no_path", lambda n: "a" * n + ": line 1: Bad configuration option: x"),
+    ("drop_repeated", lambda n: "x sshd[1]: " + "drop connection #1 from " * (n // 24)),
+    ("reset_repeated_slow_path", lambda n: "  Connection reset by " * (n // 20)),
+    ("session_words", lambda n: "x sshd[1]: session process 1 for " + "a " * (n // 2)),
+    ("srclimit_digits", lambda n: "x sshd[1]: srclimit_penalise: " + "1" * n),
+    ("negotiate_long_client", lambda n: "x sshd[1]: Unable to negotiate with " + "1" * n + " port 2: no matching cipher found"),
+    ("every_literal", lambda n: "[1.0] " + "".join(s.literal + " " for s in sig.SIGNATURES) * (n // 1000 + 1)),
+] + [("literal_%s" % s.id, (lambda lit: lambda n: "x sshd[1]: " + lit + " " + ("a1:/ [" * (n // 6)))(s.literal))
+     for s in sig.SIGNATURES]
+
+
+@pytest.mark.parametrize("name, make", HOSTILE_LINES, ids=[n for n, m in HOSTILE_LINES])
+def test_a_64k_line_costs_a_small_multiple_of_a_1k_line(name, make):
+    """The catalogue looks at a line's first LINE_CAP characters only, with patterns linear in those: a 64 KB line
+    costs at most ten times a 1 KB one (a quadratic pattern made it thousands of times)."""
+    assert len(make(65536)) >= 60000
+    assert growth_below(sig.classify, make, 10) < 10
+
+
+def test_a_long_line_is_judged_on_its_start():
+    line = "2026-11-25T08:01:23+00:00 h sshd[1]: Connection reset by 192.0.2.7 port 4000 [preauth]"
+    assert sig.classify(line + " " + "x" * 70000) == "connection_reset_preauth"  # the message is in the first part
+    assert sig.classify(line[:sig.LINE_CAP]) == "connection_reset_preauth"
+    padded = line.replace(": Connection", ": " + "x" * sig.LINE_CAP + " Connection")
+    assert sig.classify(padded) is None  # what comes after the first LINE_CAP characters is not looked at
