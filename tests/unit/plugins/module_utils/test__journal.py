@@ -672,6 +672,20 @@ def test_unit_events_from_a_syslog_file():
     assert [e["event"] for e in result["unit_events"]] == ["main_process_killed", "restart_scheduled"]
 
 
+def test_a_real_openssh_10_6_auth_log_read_as_a_syslog_only_host():
+    """REAL: the Debian sid (OpenSSH 10.6p1) auth.log, read where there is no journald."""
+    text = read_fixture("debian_sid/openssh10.6_auth_log.txt")
+    result = J.collect_journal(FakeHost(files={"/var/log/auth.log": text}), now=1796300000)
+    assert result["source"] == "/var/log/auth.log" and result["availability"] == "ok"
+    assert result["lines_read"] == 87
+    assert result["causes"]["source_penalty"] == 9 and result["causes"]["protocol_mismatch"] == 5
+    penalty = result["signatures"]["penalty_activated"]
+    assert sorted(penalty["clients"]) == ["10.88.0.57", "10.88.0.58"]
+    assert result["signatures"]["penalty_drop"]["clients"]["10.88.0.57"]["count"] == 7
+    assert result["signatures"]["login_grace_timeout"]["clients"] == {
+        "10.88.0.55": {"count": 1, "first_seen": "2026-12-02T10:24:49.414870+00:00", "last_seen": "2026-12-02T10:24:49.414870+00:00"}}
+
+
 # --- linear time (issue 17) ------------------------------------------------------------------------
 def _since_or_error(text):
     try:

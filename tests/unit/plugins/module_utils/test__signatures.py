@@ -35,6 +35,12 @@ MESSAGES = [
      "transcribed 9.8"),
     ("Maxstartups logging rate-limited: additional 42 connections dropped", "maxstartups_log_ratelimited",
      "transcribed 10.0"),
+    ("MaxStartups logging rate-limited: additional 5 connections dropped", "maxstartups_log_ratelimited",
+     "real 10.6"),
+    ("srclimit_penalise: 10.88.0.57/32: activating ipv4 penalty of 15.082 seconds for penalty: connections without "
+     "attempting authentication", "penalty_activated", "real 10.6"),
+    ("Timeout before authentication for connection from 10.88.0.55 to 10.88.0.50, pid = 69", "login_grace_timeout",
+     "real 10.6"),
     ("drop connection #0 from [10.88.0.8]:52766 on [10.88.0.6]:22 penalty: connections without attempting "
      "authentication", "penalty_drop", "real 10.0"),
     ("drop connection #0 from [192.0.2.7]:4022 on [192.0.2.1]:22 penalty: failed authentication", "penalty_drop",
@@ -277,6 +283,48 @@ def test_arbitrary_bytes_never_raise(data):
     text = data.decode("utf-8", "replace")
     sig.classify(text)
     sig.unit_event(text, text[:32])
+
+
+# --- OpenSSH 10.6p1 (Debian sid): sshd -D without systemd, faults from a second container -----------
+# openssh10.6_auth_log.txt is REAL: /var/log/auth.log of a Debian sid container (rsyslog, ISO stamps) whose sshd
+# (MaxStartups 2:100:3, LoginGraceTime 5, PerSourcePenalties on by default) was hit from Debian 12 client
+# containers: algorithm mismatches (kex, cipher, host key, MAC), a burst of silent connections, resets during the
+# banner and the key exchange, an HTTP request, a banner then nothing, 40 quick connections without
+# authentication, six invalid-user logins, a burst of 60. openssh10.6_sshd_D_e_stderr.txt is the same sshd with
+# -D -e (messages on stderr, no syslog prefix, no "error: " level).
+SID_EXPECTED = {
+    "openssh10.6_auth_log.txt": {
+        "kex_no_match": 1, "cipher_no_match": 1, "hostkey_no_match": 1, "mac_no_match": 1, "maxstartups_drop": 6,
+        "maxstartups_log_ratelimited": 1, "kex_ident_reset": 1, "connection_reset_preauth": 3, "banner_invalid": 1,
+        "login_grace_timeout": 1, "penalty_activated": 2, "penalty_drop": 7},
+    "openssh10.6_sshd_D_e_stderr.txt": {
+        "kex_no_match": 1, "kex_ident_reset": 1, "connection_reset_preauth": 1, "maxstartups_drop": 3,
+        "penalty_activated": 1, "penalty_drop": 7},
+}
+
+
+@pytest.mark.parametrize("name", sorted(SID_EXPECTED))
+def test_openssh_10_6_lines_are_recognised(name):
+    lines = read_fixture("debian_sid/" + name).splitlines()
+    found = {}
+    for line in lines:
+        assert sig.classify(line) == sig.classify_slow(line), line
+        sig_id = sig.classify(line)
+        if sig_id:
+            found[sig_id] = found.get(sig_id, 0) + 1
+    assert found == SID_EXPECTED[name]
+    # what is left is routine: listening, closes, invalid users
+    for line in lines:
+        if sig.classify(line) is None:
+            message = line.split("]: ", 1)[-1]
+            assert message.startswith(("Server listening on", "Connection closed by", "Invalid user ")), line
+
+
+def test_openssh_10_6_penalty_names_the_penalised_address():
+    line = next(l for l in read_fixture("debian_sid/openssh10.6_auth_log.txt").splitlines() if "srclimit_penalise" in l)
+    signature, m = sig.match(line)
+    assert signature.id == "penalty_activated" and signature.client(m) == "10.88.0.57"
+    assert signature.cause == "source_penalty"
 
 
 # --- linear time (issue 17): what a local user can put into sshd's journal with `logger -t sshd` ----
