@@ -147,8 +147,7 @@ class LineStream:
                 carry = carry[:self._max_line]
                 self.lines_cut += 1
                 skipping = True
-            for line in text.split("\n"):
-                yield line
+            yield from text.split("\n")
         if carry and self.stopped is None:
             yield carry.decode("utf-8", "replace")
         self.close()

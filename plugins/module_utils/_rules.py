@@ -748,10 +748,14 @@ def rule_source_penalty(ev):
 def rule_oom_kill(ev):
     # In a container the kernel log is the machine's: events known to be another container's are not
     # this host's; those the collector could not place (in_this_container null) are only possible.
-    events = [e for e in (ev.get("oom", "events") or []) if isinstance(e, dict) and e.get("in_this_container") is not False]
+    # Victims inside container cgroups (podman, docker, containerd, kubepods) are the containers' own, never this
+    # host's sshd's; an sshd process counts only when it ran in sshd's unit or a session (counts_for_sshd).
+    events = [e for e in (ev.get("oom", "events") or []) if isinstance(e, dict) and e.get("in_this_container") is not False
+              and not (isinstance(e.get("cgroup"), dict) and e["cgroup"].get("owner") == "container"
+                       and e.get("in_this_container") is not True)]
     placed = [e for e in events if not (ev.get("oom", "in_container") and e.get("in_this_container") is None)]
-    sshd_victims = sum(1 for e in placed if e.get("is_sshd"))
-    unplaced_sshd = sum(1 for e in events if e.get("is_sshd")) - sshd_victims
+    sshd_victims = sum(1 for e in placed if e.get("counts_for_sshd", e.get("is_sshd")))
+    unplaced_sshd = sum(1 for e in events if e.get("counts_for_sshd", e.get("is_sshd"))) - sshd_victims
     unit_failed = [e for e in ev.unit_events("failed_result") if e.get("result") == "oom-kill"]
     unit_oom = ev.unit_events("oom_killed") + unit_failed
     hits = ev.journal_hits("oom_kill")
