@@ -295,8 +295,9 @@ PY
     mkdir -p "$(dirname "$cached")"
     cp "$ROOT/scripts/get-pip-offline.py" "$cached"
   fi
-  # One tree per clone, so that two clones on one machine do not share it.
-  tree="$CACHE/ansible-test-$(printf '%s' "$ROOT" | sha256sum | cut -c1-8)/ansible_collections/sshdoctor/connreset"
+  # One tree per clone and ansible-core version, so that two clones on one machine, or the
+  # sanity tests of two versions at once, do not share it.
+  tree="$CACHE/ansible-test-$(printf '%s' "$ROOT" | sha256sum | cut -c1-8)-$(ansible --version | sed -n '1s/.*core \([0-9]*\.[0-9]*\).*/\1/p')/ansible_collections/sshdoctor/connreset"
   rm -rf "$tree" && mkdir -p "$tree"
   (cd "$ROOT" && git ls-files -z --cached --others --exclude-standard | xargs -0 -I{} sh -c 'test -e "{}" && echo "{}"' ) \
     | rsync -a --files-from=- "$ROOT/" "$tree/"
