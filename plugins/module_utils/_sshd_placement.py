@@ -10,7 +10,9 @@ block to the file it appears in (a ``Match`` in a drop-in does not leak into
 the next drop-in or back into the main file; measured on the same versions).
 
 The pure part works on configuration TEXT: :func:`expand` turns the main file
-plus the files it includes into the ordered list of directives sshd reads,
+plus the files it includes into the ordered list of directives sshd reads (through
+``_sshd_config.walk_config``, the one walk sshd_info uses too, with sshd's own
+depth rule and bounds),
 :func:`plan_placement` decides which files to write so that every managed
 keyword ends up with the requested value, and reports the lines that would
 still win (or comments them out when allowed).  :func:`apply_placement` is the
@@ -31,11 +33,15 @@ import re
 import time
 
 from ansible_collections.sshdoctor.connreset.plugins.module_utils._sshd_config import (
+    MAX_ENTRIES,
+    MAX_FILES,
+    include_path,
     parse_config_line,
     parse_openssh_version,
     parse_sshd_T,
     parse_time,
     version_info,
+    walk_config,
 )
 from ansible_collections.sshdoctor.connreset.plugins.module_utils._systemd import parse_show_blocks as parse_systemctl_show
 
@@ -54,8 +60,6 @@ KEYWORDS = (
 KEYWORD_BY_LOWER = dict((k["name"].lower(), k) for k in KEYWORDS)
 KEYWORD_ORDER = [k["name"] for k in KEYWORDS]
 
-# sshd gives up on Include nesting deeper than this (servconf.c SERVCONF_MAX_DEPTH).
-MAX_INCLUDE_DEPTH = 16
 # sshd's default MaxStartups rate; "MaxStartups N" keeps whatever rate was read before.
 DEFAULT_MAX_STARTUPS_RATE = 30
 
@@ -129,68 +133,37 @@ def glob_match(pattern, path):
     return True
 
 
-def include_patterns(args, sshd_dir="/etc/ssh"):
-    """Absolute glob patterns of one Include line (relative ones are under sshd_dir)."""
-    patterns = []
-    for arg in args:
-        if arg.startswith("/"):
-            patterns.append(arg)
-        else:
-            patterns.append(sshd_dir.rstrip("/") + "/" + arg)
-    return patterns
+def walk_files(main_path, files, sshd_dir="/etc/ssh"):
+    """``walk_config`` (the one Include/Match walk, shared with sshd_info) over ``files``.
+
+    ``files`` maps path -> text (None = exists but unreadable); glob(3) is
+    played on its keys.
+    """
+    paths = sorted(files)
+
+    def glob(pattern):
+        return [p for p in paths if glob_match(pattern, p)]
+
+    return walk_config(main_path, files.get, glob, sshdir=sshd_dir)
 
 
 def expand(main_path, files, sshd_dir="/etc/ssh"):
-    """The directives sshd reads, in order, as a list of dicts.
+    """The directives sshd reads, in order, as a list of dicts, and the walk's notes.
 
-    ``files`` maps path -> text (None = exists but unreadable). Each directive has
-    file, line (1-based), keyword (as written), key (lowercase), args, value, text,
-    and match (None in the global scope, else the Match criteria that govern it).
-    Returns ``(directives, notes)``.
+    Each directive has file, line (1-based), keyword (as written), key (lowercase),
+    args, value, text, and match (None in the global scope, else the Match criteria
+    that govern it). Returns ``(directives, notes)``.
     """
-    directives = []
-    notes = []
-    _walk(main_path, files, None, 0, directives, notes, sshd_dir, [])
-    return directives, notes
+    walk = walk_files(main_path, files, sshd_dir)
+    return walk["entries"], walk_notes(walk)
 
 
-def _walk(path, files, match, depth, out, notes, sshd_dir, stack):
-    text = files.get(path)
-    if text is None:
-        if path in files:
-            notes.append("%s could not be read; its settings are unknown" % path)
-        return
-    if path in stack:
-        notes.append("%s includes itself; sshd would refuse this" % path)
-        return
-    stack = stack + [path]
-    current_match = match
-    for number, raw in enumerate(text.splitlines(), 1):
-        token = tokenize(raw)
-        if token is None:
-            continue
-        keyword, args = token
-        key = keyword.lower()
-        if key == "match":
-            current_match = " ".join(args) or "(empty)"
-        directive = {
-            "file": path,
-            "line": number,
-            "keyword": keyword,
-            "key": key,
-            "args": args,
-            "value": " ".join(args),
-            "text": raw,
-            "match": current_match,
-        }
-        out.append(directive)
-        if key == "include":
-            if depth + 1 > MAX_INCLUDE_DEPTH:
-                notes.append("%s line %d: Include nested too deeply" % (path, number))
-                continue
-            for pattern in include_patterns(args, sshd_dir):
-                for candidate in sorted(p for p in files if glob_match(pattern, p)):
-                    _walk(candidate, files, current_match, depth + 1, out, notes, sshd_dir, stack)
+def walk_notes(walk):
+    notes = list(walk["problems"])
+    if walk["truncated"]:
+        notes.append("the configuration reads more than %d files or %d lines; the rest was not planned"
+                      % (MAX_FILES, MAX_ENTRIES))
+    return notes
 
 
 def winner(directives, keyword):
@@ -471,6 +444,12 @@ def plan_placement(main_path, files, rendered, dropin_dir="/etc/ssh/sshd_config.
     if files.get(main_path) is None:
         result["errors"].append("cannot read %s" % main_path)
         return result
+    # sshd itself would stop on this configuration, or it is too large to see whole:
+    # nothing can be placed with certainty.
+    walk = walk_files(main_path, files, sshd_dir)
+    if walk["fatal"] or walk["truncated"]:
+        result["errors"].extend(walk_notes(walk))
+        return result
     dropin_path = dropin_dir.rstrip("/") + "/" + dropin_name
     if not dropin_name.endswith(".conf") and placement != "main_file":
         result["notes"].append("%s does not end in .conf; Debian's Include glob would not read it" % dropin_name)
@@ -482,7 +461,7 @@ def plan_placement(main_path, files, rendered, dropin_dir="/etc/ssh/sshd_config.
     probe_directives, _probe_notes = expand(main_path, probe, sshd_dir)
     included_globally = any(
         d["file"] == dropin_path and d["match"] is None for d in probe_directives
-    ) or _file_read_globally(main_path, probe, dropin_path, sshd_dir)
+    ) or _file_read_globally(probe_directives, dropin_path, sshd_dir)
 
     if placement == "main_file":
         mode = "main_file"
@@ -554,13 +533,12 @@ def plan_placement(main_path, files, rendered, dropin_dir="/etc/ssh/sshd_config.
     return result
 
 
-def _file_read_globally(main_path, files, path, sshd_dir):
-    directives, _notes = expand(main_path, files, sshd_dir)
+def _file_read_globally(directives, path, sshd_dir):
     for d in directives:
         if d["key"] != "include" or d["match"] is not None:
             continue
-        for pattern in include_patterns(d["args"], sshd_dir):
-            if glob_match(pattern, path):
+        for arg in d["args"]:
+            if glob_match(include_path(arg, sshd_dir), path):
                 return True
     return False
 
@@ -674,24 +652,17 @@ def unified_diff_entry(path, before, after):
 
 
 # --- the side-effecting part -----------------------------------------------------------
-def gather_config_files(host, main_path, sshd_dir="/etc/ssh", extra_paths=(), max_files=256):
-    """Read the main file, every file its Includes reach, and ``extra_paths`` that exist."""
+def gather_config_files(host, main_path, sshd_dir="/etc/ssh", extra_paths=(), max_files=MAX_FILES):
+    """Read the main file and every file sshd reads through it (the shared walk), and
+    ``extra_paths`` that exist. Unreadable files map to None."""
     files = {}
-    queue = [main_path]
-    while queue and len(files) < max_files:
-        path = queue.pop(0)
-        if path in files:
-            continue
-        text = host.read_text(path)
-        files[path] = text
-        for line in (text or "").splitlines():
-            token = tokenize(line)
-            if token is None or token[0].lower() != "include":
-                continue
-            for pattern in include_patterns(token[1], sshd_dir):
-                for found in host.glob(pattern):
-                    if found not in files and found not in queue:
-                        queue.append(found)
+
+    def read(path):
+        if path not in files:
+            files[path] = host.read_text(path)
+        return files[path]
+
+    walk_config(main_path, read, host.glob, sshdir=sshd_dir, max_files=max_files)
     for path in extra_paths:
         if path not in files and host.exists(path):
             files[path] = host.read_text(path)

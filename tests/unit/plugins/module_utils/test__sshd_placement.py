@@ -14,12 +14,15 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import time
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ansible_collections.sshdoctor.connreset.plugins.module_utils import _sshd_placement as sp
 from ansible_collections.sshdoctor.connreset.plugins.module_utils._host import CommandResult
+from ansible_collections.sshdoctor.connreset.plugins.module_utils._sshd_config import MAX_INCLUDE_DEPTH
 from ansible_collections.sshdoctor.connreset.tests.unit.fake_host import FakeHost, read_fixture
 
 MAIN = "/etc/ssh/sshd_config"
@@ -347,6 +350,83 @@ def test_second_plan_changes_nothing(files):
     after.update(first["new_files"])
     after = dict((p, t) for p, t in after.items() if t is not None)
     assert plan(after, comment_out_conflicts=True)["new_files"] == {}
+
+
+# --- Include loops and size: the walk sshd_info uses, with sshd's depth rule ---------------
+def self_including(count, main=DEB12):
+    """``count`` drop-ins that each include the whole directory again (issue 17's case)."""
+    files = {MAIN: main}
+    for i in range(count):
+        files["%s/%02d-loop.conf" % (DIR, i)] = "Include /etc/ssh/sshd_config.d/*.conf\nMaxSessions %d\n" % i
+    return files
+
+
+def sharing_one_file(count):
+    """``count`` drop-ins that each include one common file: valid, and read once per drop-in."""
+    files = {MAIN: DEB12, "/etc/ssh/common.conf": "PasswordAuthentication no\n"}
+    for i in range(count):
+        files["%s/%02d-share.conf" % (DIR, i)] = "Include /etc/ssh/common.conf\nX11Forwarding no\n"
+    return files
+
+
+@pytest.mark.parametrize("count", [8, 9, 10, 11, 12])
+def test_self_including_dropins_are_refused_as_sshd_refuses_them(count):
+    # sshd 8.4, 9.2 and 10.0 stop on such a directory with "Too many recursive configuration
+    # includes" (captured: debianNN/sshd_include.json, eight_self_including_dropins); planning
+    # used to try every order of the files (8 of them: 7.6 s, 9: over 30 s).
+    result = plan(self_including(count))
+    assert result["new_files"] == {} and result["mode"] is None
+    assert any("Too many recursive configuration includes" in e and "00-loop.conf line 1" in e
+               for e in result["errors"]), result["errors"]
+
+
+def test_a_file_shared_by_many_dropins_is_read_for_each_and_placement_succeeds():
+    result = plan(sharing_one_file(40))
+    assert result["errors"] == [] and result["mode"] == "dropin" and list(result["new_files"]) == [OURS]
+
+
+def _planning_seconds(files, repeat=5):
+    best = None
+    for _ in range(repeat):
+        started = time.perf_counter()
+        plan(files)
+        elapsed = time.perf_counter() - started
+        best = elapsed if best is None else min(best, elapsed)
+    return best
+
+
+@pytest.mark.parametrize("layout", [self_including, sharing_one_file], ids=["self_including", "sharing_one_file"])
+def test_planning_time_grows_at_most_linearly_with_the_number_of_dropins(layout):
+    """The property: planning N drop-ins costs at most a linear multiple of planning 8.
+
+    Stated against the machine's own small case (best of 5 runs each), never as
+    seconds; the slack of 3 absorbs noise on a shared machine. Factorial growth
+    (the old planner) exceeded this bound by orders of magnitude already at 8 -> 16.
+    """
+    small = 8
+    base = _planning_seconds(layout(small))
+    for count in (16, 32, 64):
+        assert _planning_seconds(layout(count)) <= 3 * (count / small) * base + 0.002, count
+
+
+def test_the_walk_of_self_including_dropins_stops_after_sshd_depth_whatever_their_number():
+    for count in (8, 64):
+        walk = sp.walk_files(MAIN, self_including(count))
+        assert walk["fatal"] is not None and walk["visits"] == MAX_INCLUDE_DEPTH + 1
+
+
+def test_placement_and_sshd_info_read_the_same_directives():
+    # one walk for both: what the planner sees is what sshd_info's provenance sees
+    from ansible_collections.sshdoctor.connreset.plugins.module_utils import _sshd_config as cfg
+
+    files = {MAIN: DEB12 + TRAILING_MATCH, DIR + "/10-a.conf": "Match all\nMaxStartups 4:30:40\n",
+             DIR + "/20-b.conf": "ClientAliveInterval 9\n"}
+    directives, _notes = sp.expand(MAIN, files)
+    walk = cfg.walk_config(MAIN, files.get, lambda pattern: sorted(p for p in files if sp.glob_match(pattern, p)))
+    assert directives == walk["entries"]
+    # measured (sshd_include.json, match_all_returns_to_global): after "Match all" a line is global again
+    assert sp.winner(directives, "MaxStartups")["file"] == DIR + "/10-a.conf"
+    assert cfg.provenance(walk["entries"])["MaxStartups"]["file"] == DIR + "/10-a.conf"
 
 
 # --- sshd -T, systemd ---------------------------------------------------------------------
