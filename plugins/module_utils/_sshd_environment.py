@@ -200,12 +200,15 @@ def service_manager(facts):
         return "none", "this is a chroot: the service manager outside it does not run its services"
     comm = (facts.get("pid1") or "").strip()
     if not comm:
-        return "none", "there is no process 1 to ask (/proc is not mounted): nothing runs services here"
+        return "none", "there is no process 1 to ask, /proc is not mounted: nothing runs services here"
     if facts.get("systemd_booted"):
         return "systemd", "systemd runs the services (/run/systemd/system exists)"
+    if comm == "systemd":
+        # systemd always makes /run/systemd/system in its own root: this is another root
+        return "none", "process 1 is a systemd whose /run/systemd/system is not here: this is a chroot"
     if comm in SERVICE_MANAGERS:
         return comm, "process 1 is %s" % comm
-    return "none", "process 1 is %s, not a service manager (a container started without an init)" % comm
+    return "none", "process 1 is %s, not a service manager; a container started without an init" % comm
 
 
 class LocalSystem:

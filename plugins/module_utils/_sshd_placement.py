@@ -50,6 +50,7 @@ from ansible_collections.sshdoctor.connreset.plugins.module_utils._sshd_environm
     LocalSystem,
     SshdCheck,
     service_manager,
+    sshd_started,
 )
 from ansible_collections.sshdoctor.connreset.plugins.module_utils._systemd import parse_show_blocks as parse_systemctl_show
 
@@ -711,9 +712,11 @@ def gather_config_files(host, main_path, sshd_dir="/etc/ssh", extra_paths=(), ma
     return files
 
 
-def read_service_state(host, system):
-    """service_state() of this host: systemctl where systemd runs, the process table elsewhere
-    (never in a chroot, whose /proc, when mounted, shows the outer system's processes)."""
+def read_service_state(host, system, pidfile="/run/sshd.pid"):
+    """service_state() of this host: systemctl where systemd runs, elsewhere the sshd listener
+    whose pid is in this system's own PidFile. A chroot's /proc, when mounted (Packer's chroot
+    builders mount it), shows the outer system's processes: their sshd writes its pid file into
+    the outer /run, so it is not taken for this system's."""
     facts = system.facts()
     manager, why = service_manager(facts)
     units = []
@@ -728,7 +731,9 @@ def read_service_state(host, system):
             units = parse_systemctl_show(result.stdout)
     listeners = []
     if manager != "systemd" and not facts.get("chroot"):
-        listeners = [p["pid"] for p in (sshd_processes(host) or []) if is_listener(p)]
+        ours = sshd_started(host, pidfile)
+        if ours is not None:
+            listeners = [p["pid"] for p in (sshd_processes(host) or []) if is_listener(p) and p["pid"] == ours]
     return service_state(units, manager, why, listeners)
 
 
@@ -850,7 +855,7 @@ def _apply(host, writer, check, result, settings, main_path, dropin_dir, dropin_
 
     result["verify"] = verify_endpoint(effective_before)
     result["verify"]["key_type"] = keyscan_type(effective_before, real_key)
-    result["service"] = read_service_state(host, system)
+    result["service"] = read_service_state(host, system, check.pidfile)
 
     dropin_path = dropin_dir.rstrip("/") + "/" + dropin_name
     files = gather_config_files(host, main_path, sshd_dir, extra_paths=[dropin_path])

@@ -831,17 +831,37 @@ def test_a_stopped_and_disabled_ssh_service_is_written_validated_and_left_alone(
     assert "ssh.service is disabled and inactive" in service["message"]
 
 
-def test_in_a_chroot_the_outer_processes_are_not_mistaken_for_this_systems_sshd():
+OUTER_LISTENER = " 77     1 sshd: /usr/sbin/sshd -D [listener] 0 of 10-100 startups\n"
+
+
+@pytest.mark.parametrize(
+    "system",
+    [
+        FakeSystem(chroot=True),
+        # this machine's own case: /proc mounted in the chroot, /proc/1/root not readable
+        # (EACCES), process 1 some other program, the outer sshd listening as pid 77
+        FakeSystem(chroot=None, pid1="process_api", systemd_booted=False),
+        FakeSystem(chroot=None, pid1="systemd", systemd_booted=False),
+        FakeSystem(chroot=None, pid1="init", systemd_booted=False),
+    ],
+    ids=["chroot", "chroot_undetectable", "outer_systemd", "outer_sysv_init"],
+)
+def test_in_a_chroot_the_outer_sshd_is_not_mistaken_for_this_systems(system):
     host = ImageHost({MAIN: DEB12}, privsep=False)
-    host.processes = "  1     0 /sbin/init\n 77     1 sshd: /usr/sbin/sshd -D [listener] 0 of 10-100 startups\n"
-    result, _failure = apply(host, {"ClientAliveInterval": 60}, system=FakeSystem(chroot=True))
-    assert result["service"]["manager"] == "none" and result["service"]["running"] is False
-    assert not any(c[0] in ("ps", "systemctl") for c in host.calls)
-    # the same listener in a container without init is seen, and still not restarted
-    host = ImageHost({MAIN: DEB12}, privsep=False)
-    host.processes = "  1     0 sleep infinity\n 77     1 sshd: /usr/sbin/sshd -D [listener] 0 of 10-100 startups\n"
+    host.processes = "  1     0 /sbin/init\n" + OUTER_LISTENER
+    host.dirs.add("/proc/77")
+    result, _failure = apply(host, {"ClientAliveInterval": 60}, system=system)
+    assert result["service"]["running"] is False and result["service"]["restart"] is False
+    assert not any(c[0] == "systemctl" for c in host.calls)
+
+
+def test_an_sshd_started_by_a_container_entrypoint_is_seen_and_not_restarted():
+    host = ImageHost({MAIN: DEB12, "/run/sshd.pid": "77\n"}, privsep=True)
+    host.processes = "  1     0 sleep infinity\n" + OUTER_LISTENER
+    host.dirs.add("/proc/77")
     result, _failure = apply(host, {"ClientAliveInterval": 60}, system=NO_INIT)
     assert result["service"]["running"] is True and result["service"]["restart"] is False
+    assert "sshd runs (pid 77) but no service manager runs it" in result["service"]["message"]
 
 
 # --- drift check (check_only) ---------------------------------------------------------------
