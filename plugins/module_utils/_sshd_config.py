@@ -447,13 +447,15 @@ def walk_config(path, read, glob, sshdir=SSHDIR, max_depth=MAX_INCLUDE_DEPTH, ma
       with "Too many recursive configuration includes". The walk stops there
       too, with ``fatal`` set: what follows is never read by sshd.
 
-    Bounded: each file is read and parsed once (sshd caches them too), at most
+    Bounded: each file is read and parsed once and each pattern globbed once (sshd
+    caches both), at most
     ``max_files`` file visits and ``MAX_ENTRIES`` entries (``truncated``), so the
     cost is linear in what sshd itself would read, whatever the files say.
     """
     state = {"entries": [], "files": [], "includes": [], "problems": [], "truncated": False,
              "visits": 0, "fatal": None}
     parsed = {}
+    globbed = {}  # sshd caches each Include pattern's matches too (servconf.c, the include list)
 
     def load(file_path):
         if file_path not in parsed:
@@ -500,7 +502,9 @@ def walk_config(path, read, glob, sshdir=SSHDIR, max_depth=MAX_INCLUDE_DEPTH, ma
                 pattern = include_path(arg, sshdir)
                 # sshd runs glob(3) on every Include argument: a pattern or a
                 # missing plain path that matches nothing is not an error.
-                matched = list(glob(pattern))
+                if pattern not in globbed:
+                    globbed[pattern] = list(glob(pattern))
+                matched = globbed[pattern]
                 if len(state["includes"]) < max_files:
                     state["includes"].append(
                         {"file": file_path, "line": number, "pattern": pattern, "matched": matched[:max_files]}

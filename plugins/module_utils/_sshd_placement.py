@@ -39,6 +39,7 @@ from ansible_collections.sshdoctor.connreset.plugins.module_utils._sshd_config i
     parse_config_line,
     parse_openssh_version,
     parse_sshd_T,
+    parse_sshd_t,
     parse_time,
     version_info,
     walk_config,
@@ -108,20 +109,12 @@ def parse_max_startups(value):
 
 
 def parse_sshd_t_errors(text, limit=20):
-    """``sshd -t`` complaints as [{file, line, message}] (file/line None when not given)."""
-    errors = []
-    for raw in (text or "").splitlines():
-        line = raw.strip()
-        if not line:
-            continue
-        match = re.match(r"^(/\S+?)(?::)? line (\d+):\s*(.*)$", line)
-        if match:
-            errors.append({"file": match.group(1), "line": int(match.group(2)), "message": match.group(3)})
-        else:
-            errors.append({"file": None, "line": None, "message": line})
-        if len(errors) >= limit:
-            break
-    return errors
+    """``sshd -t`` complaints as [{file, line, message}] (file/line None when not given),
+    read by sshd_info's parser (the ``terminating, N bad configuration options`` summary
+    is not a complaint of its own)."""
+    parsed = parse_sshd_t(text)
+    errors = parsed["errors"] + [{"file": None, "line": None, "message": m} for m in parsed["messages"]]
+    return errors[:limit]
 
 
 # --- which lines sshd reads, in order ----------------------------------------------
