@@ -23,7 +23,7 @@ description:
   - Refuses to touch a configuration that C(sshd -t) already rejects. After writing, the whole
     configuration must pass C(sshd -t) and C(sshd -T) must show the requested values; otherwise the
     previous files are put back and the module fails.
-  - Where sshd is not running, C(sshd -t) can fail although the configuration is fine: the privilege
+  - Where sshd is not running, C(sshd -t) can fail although the configuration is fine. The privilege
     separation directory C(/run/sshd) is made by the service when sshd starts, and an image that generates its
     host keys on first boot has none. The module tells this apart from an invalid configuration, provides what
     is missing for the duration of the check only (the directory, as the unit makes it; a temporary host key
@@ -32,8 +32,8 @@ description:
   - It never restarts sshd. Restart it when the task reports a change and RV(service.restart) is true (the
     C(sshdoctor.connreset.sshd_hardening) role does that in a handler, then checks a new connection and rolls
     back on failure). RV(service.restart) is false where sshd is not running (a disabled or stopped unit, a
-    container without a service manager, a chroot): nothing should be started there.
-  - With O(check_only), nothing is planned or written: RV(drift) says for every managed keyword whether
+    container without a service manager, a chroot), where nothing should be started.
+  - With O(check_only), nothing is planned or written; RV(drift) says for every managed keyword whether
     C(sshd -T) shows the wanted value, and which file and line supplies it.
 author:
   - sshdoctor.connreset contributors (@sshdoctor)
@@ -234,7 +234,7 @@ service:
     - C(manager) is V(systemd), V(none) (a container without an init, a chroot) or the name of another init;
       C(enabled) the unit's UnitFileState; C(running) whether sshd runs now; C(restart) whether a change should
       be applied by restarting it (only when it runs under a service manager); C(message) says why not
-      (C(sshd is not running: the new settings apply when it starts ...)).
+      ("sshd is not running, the new settings apply when it starts ...").
   returned: when the configuration could be checked
   type: dict
   sample:
