@@ -380,14 +380,19 @@ def parse_config_line(line):
     return keyword, split_words(match.group(2))
 
 
-def parse_config_text(text):
-    """``sshd_config`` text -> ``[(line_number, keyword, [args]), ...]`` (never raises)."""
+def _config_lines(text):
+    """``sshd_config`` text -> ``[(line_number, keyword, [args], raw_line), ...]`` (never raises)."""
     result = []
     for number, line in enumerate(_lines(text), 1):
         parsed = parse_config_line(line)
         if parsed is not None:
-            result.append((number, parsed[0], parsed[1]))
+            result.append((number, parsed[0], parsed[1], line))
     return result
+
+
+def parse_config_text(text):
+    """``sshd_config`` text -> ``[(line_number, keyword, [args]), ...]`` (never raises)."""
+    return [(number, keyword, args) for number, keyword, args, _raw in _config_lines(text)]
 
 
 def include_path(arg, sshdir=SSHDIR):
@@ -406,57 +411,79 @@ def _match_context(args):
     return " ".join(args)
 
 
+# What sshd says when Include nesting passes SERVCONF_MAX_DEPTH (servconf.c), word for word.
+TOO_MANY_INCLUDES = "Too many recursive configuration includes"
+
+
 def walk_config(path, read, glob, sshdir=SSHDIR, max_depth=MAX_INCLUDE_DEPTH, max_files=MAX_FILES):
     """Read ``path`` and every file it includes, in the order sshd reads them.
 
+    The one walk of sshd's configuration in this collection: ``sshd_info``'s
+    provenance and the hardening role's placement planner both read through it.
     ``read(path)`` returns the file's text or None; ``glob(pattern)`` returns
     the matching paths (sorted, as glob(3) sorts them). Returns::
 
-        {"entries": [{"file", "line", "keyword", "key", "args", "value", "match"}],
-         "files": [paths in the order read],
+        {"entries": [{"file", "line", "keyword", "key", "args", "value", "text", "match"}],
+         "files": [each path read, once, in the order first read],
          "includes": [{"file", "line", "pattern", "matched": [paths]}],
-         "problems": [str], "truncated": bool}
+         "problems": [str], "truncated": bool, "visits": int,
+         "fatal": None or {"file", "line", "message"}}
 
+    ``entries`` holds every directive, ``Include`` and ``Match`` lines too;
     ``match`` is the criteria of the ``Match`` block the line sits in (None
-    outside one, and after ``Match all``). A ``Match`` block runs to the next
-    ``Match`` or to the end of its file; an included file starts in the
-    including line's context, and the context is restored after it.
+    outside one, and after ``Match all``); ``text`` is the line as written.
+
+    The rules are sshd's own, measured with ``sshd -t`` / ``sshd -T`` on
+    OpenSSH 8.4, 9.2 and 10.0 (tests/unit/fixtures/debianNN/sshd_include/):
+
+    - ``Include`` is read where it stands, every time it stands there: the same
+      glob included twice is read twice (a MaxStartups in it wins again).
+    - A ``Match`` block runs to the next ``Match`` or to the end of its file;
+      an included file starts in the including line's context, and the
+      context is restored after it. ``Match all`` returns to the global scope.
+    - There is no loop detection: a file that includes itself, directly or
+      through others, nests until the depth passes 16 (the main file is depth
+      0, a chain of 16 included files is accepted, 17 is not), and sshd stops
+      with "Too many recursive configuration includes". The walk stops there
+      too, with ``fatal`` set: what follows is never read by sshd.
+
+    Bounded: each file is read and parsed once and each pattern globbed once (sshd
+    caches both), at most
+    ``max_files`` file visits and ``MAX_ENTRIES`` entries (``truncated``), so the
+    cost is linear in what sshd itself would read, whatever the files say.
     """
-    state = {"entries": [], "files": [], "includes": [], "problems": [], "truncated": False}
+    state = {"entries": [], "files": [], "includes": [], "problems": [], "truncated": False,
+             "visits": 0, "fatal": None}
+    parsed = {}
+    globbed = {}  # sshd caches each Include pattern's matches too (servconf.c, the include list)
+
+    def load(file_path):
+        if file_path not in parsed:
+            text = read(file_path)
+            parsed[file_path] = None if text is None else _config_lines(text)
+            if text is None:
+                state["problems"].append("%s: could not be read" % file_path)
+            else:
+                state["files"].append(file_path)
+        return parsed[file_path]
 
     def visit(file_path, depth, context):
-        if depth > max_depth:
-            state["problems"].append("%s: Include depth exceeded (more than %d levels)" % (file_path, max_depth))
-            return
-        if len(state["files"]) >= max_files:
+        """False once the walk must stop (sshd's fatal error, or a cap)."""
+        if state["visits"] >= max_files:
             state["truncated"] = True
-            return
-        text = read(file_path)
-        if text is None:
-            state["problems"].append("%s: could not be read" % file_path)
-            return
-        state["files"].append(file_path)
+            return False
+        state["visits"] += 1
+        lines = load(file_path)
+        if lines is None:
+            return True
         current = context
-        for number, keyword, args in parse_config_text(text):
+        for number, keyword, args, raw in lines:
             key = keyword.lower()
             if key == "match":
                 current = _match_context(args)
-                continue
-            if key == "include":
-                for arg in args:
-                    pattern = include_path(arg, sshdir)
-                    # sshd runs glob(3) on every Include argument: a pattern or a
-                    # missing plain path that matches nothing is not an error.
-                    matched = list(glob(pattern))
-                    state["includes"].append(
-                        {"file": file_path, "line": number, "pattern": pattern, "matched": matched[:max_files]}
-                    )
-                    for included in matched:
-                        visit(included, depth + 1, current)
-                continue
             if len(state["entries"]) >= MAX_ENTRIES:
                 state["truncated"] = True
-                continue
+                return False
             state["entries"].append(
                 {
                     "file": file_path,
@@ -465,9 +492,34 @@ def walk_config(path, read, glob, sshdir=SSHDIR, max_depth=MAX_INCLUDE_DEPTH, ma
                     "key": key,
                     "args": args,
                     "value": " ".join(args),
+                    "text": raw,
                     "match": current,
                 }
             )
+            if key != "include":
+                continue
+            for arg in args:
+                pattern = include_path(arg, sshdir)
+                # sshd runs glob(3) on every Include argument: a pattern or a
+                # missing plain path that matches nothing is not an error.
+                if pattern not in globbed:
+                    globbed[pattern] = list(glob(pattern))
+                matched = globbed[pattern]
+                if len(state["includes"]) < max_files:
+                    state["includes"].append(
+                        {"file": file_path, "line": number, "pattern": pattern, "matched": matched[:max_files]}
+                    )
+                for included in matched:
+                    if depth + 1 > max_depth:
+                        state["fatal"] = {"file": file_path, "line": number, "message": TOO_MANY_INCLUDES}
+                        state["problems"].append(
+                            "%s line %d: Include nested more than %d deep (a file that includes itself?): "
+                            "sshd stops with \"%s\"" % (file_path, number, max_depth, TOO_MANY_INCLUDES)
+                        )
+                        return False
+                    if not visit(included, depth + 1, current):
+                        return False
+        return True
 
     visit(path, 0, None)
     return state

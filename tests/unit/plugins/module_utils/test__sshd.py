@@ -196,6 +196,30 @@ def test_missing_privsep_dir_is_not_a_config_error():
     assert any("Missing privilege separation directory" in n for n in result["notes"])
 
 
+def test_a_stopped_disabled_sshd_is_diagnosed_as_not_running_not_as_an_invalid_config():
+    """Issue 16 keeps this: a booted Debian 12 after `systemctl disable --now ssh.service`
+    (systemctl, ps and sshd -t captured there; /run/sshd is gone with the service) and a
+    refused port. The hardening role provides /run/sshd for its own check; the diagnosis
+    must still call this sshd_not_running."""
+    from ansible_collections.sshdoctor.connreset.plugins.module_utils import _rules
+
+    text = fx("debian12", "sshd_placement/sshd_t_no_privsep_dir.txt")
+    host = debian_host("debian12", commands={
+        PS: (0, fx("debian12", "ps_ssh_stopped.txt"), ""),
+        SYSTEMCTL: (0, fx("debian12", "systemctl_show_ssh_stopped_disabled.txt"), ""),
+        (SSHD, "-t"): (255, "", text), (SSHD, "-T"): (255, "", text)})
+    result = _sshd.collect_sshd(host)
+    assert result["config_valid"] is None and result["config_errors"] == []
+    assert result["service"]["active_state"] == "inactive"
+    probe = {"host": "web1", "port": 22, "address": "192.0.2.10", "outcome": "refused", "outcomes": {"refused": 3},
+             "samples_total": 3, "messages": [], "sshd_messages": [], "errors": [], "banner": None}
+    findings = _rules.diagnose({"sshd": result}, probe)["findings"]
+    assert "inactive" in findings[0]["summary"] or "not running" in findings[0]["summary"]
+    causes = [f["cause"] for f in findings]
+    assert causes[0] == "sshd_not_running"
+    assert "sshd_config_invalid" not in causes
+
+
 def test_root_without_host_keys_is_invalid_with_message():
     text = fx("debian12", "sshd_t_nonroot.txt")  # the same message as root on a host without keys
     host = debian_host("debian12", commands={(SSHD, "-t"): (1, "", text)})
