@@ -214,7 +214,7 @@ class _Budget:
         self.exceeded = False
 
 
-def clean(value, where=None, problems=None, budget=None):
+def clean(value, where=None, problems=None, budget=None, max_depth=MAX_DEPTH):
     """A JSON-safe, bounded copy of ``value``.
 
     ``where``: a path prefix for the problems (a string). ``problems``: a list the
@@ -256,7 +256,7 @@ def clean(value, where=None, problems=None, budget=None):
             else:
                 parent[key] = float(item)
         elif isinstance(item, dict) or isinstance(item, (list, tuple)):
-            if depth >= MAX_DEPTH:
+            if depth >= max_depth:
                 problems.append((_path_text(path), "nested deeper than %d levels: the rest was dropped" % MAX_DEPTH))
                 parent[key] = None
                 continue
@@ -505,7 +505,9 @@ def check_evidence(evidence, probe=None, budget=None):
                     wrong = shape_problems(section, spec, "evidence.%s" % name)
                     if wrong:
                         why = "evidence rejected by the controller: %s" % _describe(wrong)
-                        cleaned[name] = {"error": why, "notes": [], "rejected": section}
+                        # kept for the evidence file, one level deeper than it was: cut to fit the same bound
+                        kept, dummy = clean(section, "evidence.%s" % name, repaired, max_depth=MAX_DEPTH - 2)
+                        cleaned[name] = {"error": why, "notes": [], "rejected": kept}
                         result["rejected"].append((name, why))
                 result["evidence"] = cleaned
     if probe is not None:
