@@ -114,6 +114,16 @@ task_integration() {
     PYTHONPATH="$COLLECTIONS" python -m pytest -q -p no:cacheprovider tests/integration "$@")
 }
 
+# The fuzzing suite's deep profile (tests/unit/fuzz; ./dev units runs its quick one): 10,000 examples
+# per target, figures printed and written to $SSHDOCTOR_FUZZ_REPORT (default $CACHE/fuzz-report.json).
+task_fuzz() {
+  dev_env
+  log "fuzzing suite, deep profile"
+  (cd "$COLLECTIONS/ansible_collections/sshdoctor/connreset" && \
+    SSHDOCTOR_FUZZ=deep SSHDOCTOR_FUZZ_REPORT="${SSHDOCTOR_FUZZ_REPORT:-$CACHE/fuzz-report.json}" \
+    PYTHONPATH="$COLLECTIONS" python -m pytest -q -p no:cacheprovider tests/unit/fuzz "$@")
+}
+
 task_sanity() {
   dev_env
   local tree; tree=$(ansible_test_tree)
@@ -187,6 +197,7 @@ case "$cmd" in
   test) task_test ;;
   units) task_units "$@" ;;
   integration) task_integration "$@" ;;
+  fuzz) task_fuzz "$@" ;;
   ansible-test-units) task_units_ansible_test "$@" ;;
   sanity) task_sanity "$@" ;;
   lint) task_lint ;;
