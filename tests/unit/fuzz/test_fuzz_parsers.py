@@ -53,8 +53,9 @@ def test_never_raises_and_keeps_its_promise(target, data):
 
 
 @pytest.mark.parametrize("target, text", [
-    pytest.param(t, text, id="%s-%d" % (t.name, index), marks=_marks(t, t.raises))
-    for t in TARGETS for index, text in enumerate(t.known)])
+    pytest.param(t, entry[0] if isinstance(entry, tuple) else entry, id="%s-%d" % (t.name, index),
+                 marks=_marks(t, entry[1] if isinstance(entry, tuple) else None))
+    for t in TARGETS for index, entry in enumerate(t.known)])
 def test_the_issues_inputs(target, text):
     """The inputs issue 17 names, every run (random mutations may or may not meet them)."""
     _call_and_check(target, text)
