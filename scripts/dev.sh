@@ -358,6 +358,16 @@ task_integration() {
     PYTHONPATH="$COLLECTIONS" python -m pytest -q -p no:cacheprovider tests/integration "$@")
 }
 
+# The fuzzing suite's deep profile (tests/unit/fuzz; ./dev units runs its quick one): 10,000 examples
+# per target, figures printed and written to $SSHDOCTOR_FUZZ_REPORT (default $CACHE/fuzz-report.json).
+task_fuzz() {
+  dev_env
+  log "fuzzing suite, deep profile"
+  (cd "$COLLECTIONS/ansible_collections/sshdoctor/connreset" && \
+    SSHDOCTOR_FUZZ=deep SSHDOCTOR_FUZZ_REPORT="${SSHDOCTOR_FUZZ_REPORT:-$CACHE/fuzz-report.json}" \
+    PYTHONPATH="$COLLECTIONS" python -m pytest -q -p no:cacheprovider tests/unit/fuzz "$@")
+}
+
 task_sanity() {
   local core="" python_version=3.11
   if [ "${1:-}" = --core ]; then core=${2:?--core needs a version: 2.16, 2.19 or 2.21}; shift 2; fi
@@ -542,6 +552,7 @@ case "$cmd" in
   test) task_test "$@" ;;
   units) task_units "$@" ;;
   integration) task_integration "$@" ;;
+  fuzz) task_fuzz "$@" ;;
   ansible-test-units) task_units_ansible_test "$@" ;;
   sanity) task_sanity "$@" ;;
   lint) task_lint ;;

@@ -24,6 +24,8 @@ __metaclass__ = type
 
 import re
 
+from ansible_collections.sshdoctor.connreset.plugins.module_utils._untrusted import to_int
+
 # sshd's compiled-in SSHDIR: relative Include paths are taken relative to it.
 SSHDIR = "/etc/ssh"
 DEFAULT_CONFIG = "/etc/ssh/sshd_config"
@@ -89,12 +91,12 @@ MAX_ERRORS = 100
 MAX_ENTRIES = 20000
 
 _KEYWORD_RE = re.compile(r"^[a-z][a-z0-9]*$")
-_VERSION_RE = re.compile(r"OpenSSH_(\d+)\.(\d+)(p\d+)?")
-_ERROR_RE = re.compile(r"^(?P<file>.+?):? line (?P<line>\d+): (?P<message>.*)$")
-_TERMINATING_RE = re.compile(r"^(?P<file>.+?): terminating, (?P<count>\d+) bad configuration options?$")
+_VERSION_RE = re.compile(r"OpenSSH_([0-9]{1,4})\.([0-9]{1,4})(p[0-9]{1,4})?")
+_ERROR_RE = re.compile(r"^(?P<file>.+?):? line (?P<line>[0-9]+): (?P<message>.*)$")
+_TERMINATING_RE = re.compile(r"^(?P<file>.+?): terminating, (?P<count>[0-9]+) bad configuration options?$")
 _WARNING_PREFIXES = ("deprecated option", "unsupported option", "ignored unknown option")
 _TIME_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-_TIME_PART_RE = re.compile(r"(\d+)([smhdwSMHDW]?)")
+_TIME_PART_RE = re.compile(r"([0-9]+)([smhdwSMHDW]?)")
 
 
 def _lines(text):
@@ -164,12 +166,9 @@ def parse_int(value):
     if value is None:
         return None
     text = str(value).strip()
-    if not re.match(r"^-?\d+$", text):
+    if text.startswith("+"):
         return None
-    try:
-        return int(text)
-    except ValueError:  # pragma: no cover - the regex already guards this
-        return None
+    return to_int(text)
 
 
 def parse_time(value):
@@ -182,9 +181,10 @@ def parse_time(value):
     total = 0
     pos = 0
     for match in _TIME_PART_RE.finditer(text):
-        if match.start() != pos:
+        number = to_int(match.group(1), signed=False)
+        if match.start() != pos or number is None:
             return None
-        total += int(match.group(1)) * _TIME_UNITS[match.group(2).lower()]
+        total += number * _TIME_UNITS[match.group(2).lower()]
         pos = match.end()
     if pos != len(text):
         return None
@@ -213,13 +213,14 @@ def parse_max_startups(value, previous=None):
     if value is None:
         return None
     text = str(value).strip()
-    match = re.match(r"^(\d+):(\d+):(\d+)$", text)
-    if match:
-        start, rate, full = (int(g) for g in match.groups())
+    parts = [to_int(part, signed=False) for part in text.split(":")]
+    if None in parts or text != text.strip() or "+" in text:
+        return None
+    if len(parts) == 3:
+        start, rate, full = parts
         return {"start": start, "rate": rate, "full": full}
-    match = re.match(r"^(\d+)$", text)
-    if match:
-        start = int(match.group(1))
+    if len(parts) == 1:
+        start = parts[0]
         rate = (previous or {}).get("rate") or 30
         return {"start": start, "rate": rate, "full": start}
     return None
@@ -257,10 +258,10 @@ def parse_sshd_t(text, rc=None):
                 candidate = candidate[len(prefix):]
                 break
         match = _ERROR_RE.match(candidate)
-        if match:
+        if match and to_int(match.group("line")) is not None:
             item = {
                 "file": match.group("file"),
-                "line": int(match.group("line")),
+                "line": to_int(match.group("line")),
                 "message": match.group("message").strip(),
             }
             is_warning = rc == 0 or item["message"].lower().startswith(_WARNING_PREFIXES)
@@ -289,13 +290,13 @@ def parse_package_version(text):
     ``"1:9.2p1-2+deb12u10"`` (dpkg) -> ``"9.2p1"``; ``"8.7p1"`` (rpm) -> ``"8.7p1"``.
     """
     text = (text or "").strip().splitlines()[0].strip() if (text or "").strip() else ""
-    match = re.match(r"^(?:\d+:)?(\d+\.\d+(?:p\d+)?)", text)
+    match = re.match(r"^(?:[0-9]+:)?([0-9]{1,4}\.[0-9]{1,4}(?:p[0-9]{1,4})?)", text)
     return match.group(1) if match else None
 
 
 def version_info(version):
     """``"9.2p1"`` -> ``[9, 2]``; None or garbage -> None."""
-    match = re.match(r"^(\d+)\.(\d+)", version or "")
+    match = re.match(r"^([0-9]{1,9})\.([0-9]{1,9})", version if isinstance(version, str) else "")
     if not match:
         return None
     return [int(match.group(1)), int(match.group(2))]
