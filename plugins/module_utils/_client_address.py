@@ -29,16 +29,18 @@ __metaclass__ = type
 import ipaddress
 import re
 
-from ansible_collections.sshdoctor.connreset.plugins.module_utils._sshd import _hex_ipv4, _hex_ipv6
+from ansible_collections.sshdoctor.connreset.plugins.module_utils._untrusted import to_int
 
 SSHD_COMMANDS = ("sshd", "sshd-session")  # the kernel's comm of the processes that hold an SSH connection
 MAX_ANCESTORS = 32
 MAX_FDS = 256
 MAX_JOURNAL_LINES = 200
+MAX_LINE = 1024
 ESTABLISHED = "01"
 # The authentication line sshd's connection process logs (auth2.c auth_log, every release): it names the
 # peer. Used only to find this module's own connection, not as evidence, so it is not in _signatures.
 _ACCEPTED = re.compile(r"^Accepted \S+ for .+ from (?P<address>[0-9A-Fa-f.:]+) port (?P<port>\d+)")
+_HEX = re.compile(r"[0-9A-Fa-f]+\Z")
 _SOCKET = re.compile(r"^socket:\[(?P<inode>\d+)\]$")
 
 
@@ -76,10 +78,43 @@ def parse_stat(text):
     start, end = text.find("("), text.rfind(")")
     if start < 0 or end < start:
         return None, None, None
-    head, fields = text[:start].strip(), text[end + 1:].split()
-    if not head.isdigit() or len(fields) < 2 or not fields[1].isdigit():
+    pid, fields = to_int(text[:start], signed=False), text[end + 1:].split()
+    ppid = to_int(fields[1], signed=False) if len(fields) >= 2 else None
+    if pid is None or ppid is None:
         return None, None, None
-    return int(head), text[start + 1:end], int(fields[1])
+    return pid, text[start + 1:end], ppid
+
+
+def _hex_ipv4(text):
+    """/proc/net/tcp's hex IPv4 address (host byte order) -> dotted quad."""
+    raw = bytes(bytearray.fromhex(text))
+    return ".".join(str(b) for b in bytearray(raw[::-1]))
+
+
+def _hex_ipv6(text):
+    """/proc/net/tcp6's hex IPv6 address -> its text form, zeros compressed as inet_ntop does."""
+    raw = bytearray.fromhex(text)
+    # four 32-bit words, each in host (little-endian) byte order
+    words = [raw[i:i + 4][::-1] for i in range(0, 16, 4)]
+    data = bytearray().join(words)
+    groups = ["%x" % ((data[i] << 8) | data[i + 1]) for i in range(0, 16, 2)]
+    full = ":".join(groups)
+    # compress the longest run of zero groups, as inet_ntop does
+    best_start, best_len, start, length = -1, 0, -1, 0
+    for index, group in enumerate(groups + ["x"]):
+        if group == "0":
+            if start < 0:
+                start, length = index, 0
+            length += 1
+        else:
+            if length > best_len and length > 1:
+                best_start, best_len = start, length
+            start, length = -1, 0
+    if best_start < 0:
+        return full
+    left = ":".join(groups[:best_start])
+    right = ":".join(groups[best_start + best_len:])
+    return left + "::" + right
 
 
 def parse_tcp_sockets(text, ipv6=False):
@@ -87,7 +122,8 @@ def parse_tcp_sockets(text, ipv6=False):
     sockets = []
     for raw in (text or "").splitlines():
         fields = raw.split()
-        if len(fields) < 10 or not fields[0].endswith(":") or not fields[9].isdigit():
+        inode = to_int(fields[9], signed=False) if len(fields) >= 10 else None
+        if inode is None or not fields[0].endswith(":"):
             continue
         try:
             local, local_port = _endpoint(fields[1], ipv6)
@@ -95,12 +131,14 @@ def parse_tcp_sockets(text, ipv6=False):
         except ValueError:
             continue
         sockets.append({"local": local, "local_port": local_port, "remote": remote, "remote_port": remote_port,
-                        "state": fields[3], "inode": int(fields[9])})
+                        "state": fields[3], "inode": inode})
     return sockets
 
 
 def _endpoint(field, ipv6):
     address_hex, _sep, port_hex = field.partition(":")
+    if not _HEX.match(address_hex) or not _HEX.match(port_hex) or len(port_hex) > 4:
+        raise ValueError(field)
     if ipv6 and len(address_hex) == 32:
         address = plain_address(_hex_ipv6(address_hex))
     elif not ipv6 and len(address_hex) == 8:
@@ -113,16 +151,18 @@ def _endpoint(field, ipv6):
 def socket_inode(link):
     """``socket:[12345]`` -> 12345; None for any other link target."""
     match = _SOCKET.match(link or "")
-    return int(match.group("inode")) if match else None
+    return to_int(match.group("inode"), signed=False) if match else None
 
 
 def accepted_peer(lines):
     """(address, port) of the last ``Accepted ... from A port P`` line of an sshd process, or None."""
     found = None
     for line in lines:
-        match = _ACCEPTED.match(line.strip())
-        if match and plain_address(match.group("address")):
-            found = plain_address(match.group("address")), int(match.group("port"))
+        # sshd's own line is far shorter; the cut keeps a hostile line's backtracking small
+        match = _ACCEPTED.match(line.strip()[:MAX_LINE])
+        port = to_int(match.group("port"), signed=False) if match else None
+        if port is not None and plain_address(match.group("address")):
+            found = plain_address(match.group("address")), port
     return found
 
 

@@ -850,7 +850,7 @@ class _Collection:
         self.max_events = max(int(max_events), 0)
         self.max_boots = max(int(max_boots), 0)
         self.time_budget = float(time_budget)
-        if not self.time_budget > 0:
+        if self.time_budget <= 0 or self.time_budget != self.time_budget:
             raise ValueError("time_budget must be more than 0 seconds")
         self.clock = clock
         self.deadline = clock() + self.time_budget

@@ -24,7 +24,7 @@ import textwrap
 from ansible_collections.sshdoctor.connreset.plugins.module_utils import _events
 from ansible_collections.sshdoctor.connreset.plugins.module_utils import _fleet
 from ansible_collections.sshdoctor.connreset.plugins.module_utils import _incident
-from ansible_collections.sshdoctor.connreset.plugins.module_utils import _rules
+from ansible_collections.sshdoctor.connreset.plugins.module_utils import _rules, _untrusted
 
 # Bump on any change a consumer of report.json could notice (a key renamed, removed, retyped).
 # Adding a key is not a change of version.
@@ -114,6 +114,8 @@ def build_report(hosts, now, generator=None, incident=None):
     ``now``: seconds since the epoch (the report's ``generated_at``, and what ages are measured against).
     ``incident``: what ``_incident.parse_inputs`` made of the incident inputs, or None.
     """
+    # Each host's input is checked (and replaced by the checked copy) first: one bad host costs only itself.
+    checked = _untrusted.check_hosts(hosts)
     entries = {}
     for name in hosts:
         data = hosts[name] or {}
@@ -124,6 +126,7 @@ def build_report(hosts, now, generator=None, incident=None):
             message=data.get("message"),
             now=now,
         )
+        _untrusted.mark_entry(entries[str(name)], checked.get(name))
     summary = {}
     for name, entry in entries.items():
         for item in entry["findings"]:
@@ -274,7 +277,7 @@ def host_facts(evidence, probe):
 
 
 def _one_line(text, limit):
-    text = " ".join(str(text or "").split())
+    text = " ".join(_untrusted.safe_text(text or "").split())
     return text if len(text) <= limit else text[: max(0, limit - 3)] + "..."
 
 
@@ -405,7 +408,7 @@ def render_incident_lines(report, width=160):
     for name in sorted(incident["hosts"]):
         verdict = incident["hosts"][name].get("verdict")
         if verdict and verdict.get("why"):
-            lines.append("  %s: %s" % (name, _one_line(verdict["why"], max(20, width - len(name) - 4))))
+            lines.append("  %s: %s" % (_one_line(name, 40), _one_line(verdict["why"], max(20, width - len(name) - 4))))
     if incident.get("fleet"):
         lines += _fleet_lines(incident["fleet"], width)
     lines.append("")
@@ -413,7 +416,8 @@ def render_incident_lines(report, width=160):
 
 
 def _fleet_lines(fleet, width):
-    return ["FLEET: %s (%s)" % (_one_line(item["summary"], max(40, width - 30)), ", ".join(item["hosts"][:6]))
+    return ["FLEET: %s (%s)" % (_one_line(item["summary"], max(40, width - 30)),
+                                ", ".join(_one_line(name, 40) for name in item["hosts"][:6]))
             for item in fleet]
 
 
@@ -433,11 +437,11 @@ _MD_SPECIAL = re.compile(r"([\\`*_\[\]|<>#])")
 
 def md_text(text):
     """Text safe inside Markdown prose and table cells: specials escaped, one line."""
-    return _MD_SPECIAL.sub(r"\\\1", " ".join(str(text if text is not None else "").split()))
+    return _MD_SPECIAL.sub(r"\\\1", " ".join(_untrusted.safe_text(text).split()))
 
 
 def md_code_block(text, lang=""):
-    text = str(text if text is not None else "")
+    text = _untrusted.safe_text(text)
     fence = "```"
     while fence in text:
         fence += "`"
@@ -562,7 +566,7 @@ MAX_TIMELINE_ROWS = 200
 
 
 def h(text):
-    return html.escape(str(text if text is not None else ""), quote=True)
+    return html.escape(_untrusted.safe_text(text), quote=True)
 
 
 def _anchor(index):

@@ -36,6 +36,7 @@ import re
 
 from ansible_collections.sshdoctor.connreset.plugins.module_utils import _events
 from ansible_collections.sshdoctor.connreset.plugins.module_utils._client_address import normalize_client_spec
+from ansible_collections.sshdoctor.connreset.plugins.module_utils import _untrusted
 from ansible_collections.sshdoctor.connreset.plugins.module_utils._evidence import SECTIONS
 
 SEVERITIES = ("critical", "warning", "info")
@@ -887,10 +888,14 @@ def rule_source_penalty(ev):
 def rule_oom_kill(ev):
     # In a container the kernel log is the machine's: events known to be another container's are not
     # this host's; those the collector could not place (in_this_container null) are only possible.
-    events = [e for e in (ev.get("oom", "events") or []) if isinstance(e, dict) and e.get("in_this_container") is not False]
+    # Victims inside container cgroups (podman, docker, containerd, kubepods) are the containers' own, never this
+    # host's sshd's; an sshd process counts only when it ran in sshd's unit or a session (counts_for_sshd).
+    events = [e for e in (ev.get("oom", "events") or []) if isinstance(e, dict) and e.get("in_this_container") is not False
+              and not (isinstance(e.get("cgroup"), dict) and e["cgroup"].get("owner") == "container"
+                       and e.get("in_this_container") is not True)]
     placed = [e for e in events if not (ev.get("oom", "in_container") and e.get("in_this_container") is None)]
-    sshd_victims = sum(1 for e in placed if e.get("is_sshd"))
-    unplaced_sshd = sum(1 for e in events if e.get("is_sshd")) - sshd_victims
+    sshd_victims = sum(1 for e in placed if e.get("counts_for_sshd", e.get("is_sshd")))
+    unplaced_sshd = sum(1 for e in events if e.get("counts_for_sshd", e.get("is_sshd"))) - sshd_victims
     unit_failed = [e for e in ev.unit_events("failed_result") if e.get("result") == "oom-kill"]
     unit_oom = ev.unit_events("oom_killed") + unit_failed
     hits = ev.journal_hits("oom_kill")
@@ -1257,8 +1262,10 @@ def diagnose(evidence=None, probe=None, reachable=True, unreachable_msg=None, no
     ``reachable``: False when Ansible could not run the module (then only the probe counts).
     ``now``: seconds since the epoch the ages of boots are measured against (None: not judged).
     """
-    ev = Evidence(evidence, probe, reachable, unreachable_msg, now)
-    findings, notes = [], []
+    # Evidence of any shape (a host can send anything): checked first, a bad section set aside with a note.
+    checked = _untrusted.check_evidence(evidence, probe)
+    ev = Evidence(checked["evidence"], checked["probe"], reachable, unreachable_msg, now)
+    findings, notes = [], _untrusted.diagnose_notes(checked)
     if reachable:
         for name in SECTIONS:
             section = ev.raw.get(name)

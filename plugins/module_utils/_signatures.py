@@ -131,9 +131,12 @@ SIGNATURES = (
     S("maxstartups_drop", "maxstartups_throttling", "drop connection #",
       r"drop connection #(?P<slot>\d{1,9}) from " + _ADDR + r":" + _PORT + r" on \S{1,300} (?:past )?Max[Ss]tartups",
       ("drop connection #",), "sshd refused a connection because MaxStartups was reached"),
-    # 10.0+: the drop lines above are rate-limited and summarised (srclimit.c / sshd.c).
-    S("maxstartups_log_ratelimited", "maxstartups_throttling", "Maxstartups logging rate-limited",
-      r"Maxstartups logging rate-limited: additional (?P<dropped>\d{1,19}) connections dropped", ("Maxstartups logging rate-limited",),
+    # 10.0+: the drop lines above are rate-limited and summarised (srclimit.c / sshd.c): "Maxstartups logging
+    # rate-limited: ..." (10.0, transcribed); "MaxStartups logging rate-limited: additional 5 connections dropped"
+    # (verified 10.6p1, Debian sid, whose drop lines end in "MaxStartups" too).
+    S("maxstartups_log_ratelimited", "maxstartups_throttling", "tartups logging rate-limited",
+      r"Max[Ss]tartups logging rate-limited: additional (?P<dropped>\d{1,19}) connections dropped",
+      ("Maxstartups logging rate-limited", "MaxStartups logging rate-limited"),
       "sshd dropped more connections past MaxStartups than it logged"),
     # --- PerSourcePenalties (9.8+, on by default) ----------------------------------------
     # Verified 10.0: "drop connection #0 from [10.88.0.8]:52766 on [10.88.0.6]:22 penalty: connections
@@ -143,6 +146,9 @@ SIGNATURES = (
       r"(?P<reason>[^\[\]]{0,200}[^\s\[\]])",
       ("drop connection #",), "sshd refused a connection because its source address is penalised (PerSourcePenalties)"),
     # 9.8 at VERBOSE (whole seconds), later at INFO (srclimit.c). Not printed at LogLevel INFO by 10.0p2 (checked).
+    # 10.6p1 (verified, Debian sid, LogLevel INFO): "srclimit_penalise: 10.88.0.57/32: activating ipv4 penalty of
+    # 15.082 seconds for penalty: connections without attempting authentication" (also "... attempted
+    # authentication by invalid user"): the address first, fractional seconds.
     S("penalty_activated", "source_penalty", "srclimit_penalise",
       r"srclimit_penalise: (?:(?P<family>ipv[46]): (?:new|activating) (?P<client>\S{1,255}) "
       r"|(?P<client_b>[0-9A-Fa-f.:/%]{1,255}?): (?:new|activating) (?P<family_b>ipv[46]) )[^\n]{0,64}?penalty",
@@ -219,7 +225,9 @@ SIGNATURES = (
     S("client_alive_timeout", "idle_timeout", "Timeout, client not responding",
       r"Timeout, client not responding(?: from (?:user (?P<user>\S{1,255}) )?" + _CLIENT + r" port " + _PORT + r")?",
       ("Timeout, client not responding",), "ClientAliveCountMax probes went unanswered; sshd closed the session"),
-    # sshd.c: "Timeout before authentication for IP port P" (<=9.7), "... for connection from ..., pid = N" (9.8+).
+    # sshd.c: "Timeout before authentication for IP port P" (<=9.7), "... for connection from ..., pid = N" (9.8+;
+    # verified 10.6p1: "Timeout before authentication for connection from 10.88.0.55 to 10.88.0.50, pid = 69",
+    # logged by the listener).
     S("login_grace_timeout", "idle_timeout", "Timeout before authentication",
       r"Timeout before authentication for (?:connection from )?(?P<client>[^\s,\[\]]{1,255})", ("Timeout before authentication",),
       "LoginGraceTime ran out before the client authenticated"),
@@ -288,10 +296,12 @@ SIGNATURES = (
       source="client"),
     # --- kernel OOM killer (mm/oom_kill.c) ------------------------------------------------------
     S("oom_killed_process", "oom_kill", "illed process",
-      r"Killed process (?P<pid>\d{1,10}),? (?:UID \d{1,10}, )?\((?P<name>[^)]{0,64})\)", ("Out of memory", "Memory cgroup out of memory", "Killed process "),
+      r"Killed process (?P<pid>\d{1,10}),? (?:UID \d{1,10}, )?\((?P<name>[^)]{0,64})\)",
+      ("Out of memory", "Memory cgroup out of memory", "Killed process "),
       "the kernel OOM killer killed a process", source="kernel"),
     S("oom_kill_process_old", "oom_kill", "or sacrifice child",
-      r"Kill process (?P<pid>\d{1,10}) \((?P<name>[^)]{0,64})\) score \d{1,10} or sacrifice child", ("Out of memory", "Memory cgroup out of memory", "Kill process "),
+      r"Kill process (?P<pid>\d{1,10}) \((?P<name>[^)]{0,64})\) score \d{1,10} or sacrifice child",
+      ("Out of memory", "Memory cgroup out of memory", "Kill process "),
       "the kernel OOM killer chose a victim (older kernels)", source="kernel"),
 )
 

@@ -58,7 +58,7 @@ options:
     default: 30
   clients:
     description:
-      - Client addresses or CIDRs (C(198.51.100.7), C(203.0.113.0/24), C(2001:db8::/32)) to follow: their
+      - Client addresses or CIDRs to follow, such as C(198.51.100.7), C(203.0.113.0/24) or C(2001:db8::/32). Their
         addresses are always among a signature's RV(signatures.clients), and RV(focus) holds, per client and
         signature, the count, times and the newest lines. At most 16 are followed.
     type: list

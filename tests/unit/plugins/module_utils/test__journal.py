@@ -27,6 +27,7 @@ from hypothesis import strategies as st
 
 from ansible_collections.sshdoctor.connreset.plugins.module_utils import _journal as J
 from ansible_collections.sshdoctor.connreset.tests.unit.fake_host import FakeHost, read_fixture
+from ansible_collections.sshdoctor.connreset.tests.unit.timing import growth_below
 
 RELEASES = ("debian11", "debian12", "debian13")
 
@@ -669,6 +670,53 @@ def test_unit_events_from_a_syslog_file():
     host = FakeHost(files={"/var/log/auth.log": "\n".join(lines) + "\n"})
     result = J.collect_journal(host, now=NOW)
     assert [e["event"] for e in result["unit_events"]] == ["main_process_killed", "restart_scheduled"]
+
+
+def test_a_real_openssh_10_6_auth_log_read_as_a_syslog_only_host():
+    """REAL: the Debian sid (OpenSSH 10.6p1) auth.log, read where there is no journald."""
+    text = read_fixture("debian_sid/openssh10.6_auth_log.txt")
+    result = J.collect_journal(FakeHost(files={"/var/log/auth.log": text}), now=1796300000)
+    assert result["source"] == "/var/log/auth.log" and result["availability"] == "ok"
+    assert result["lines_read"] == 87
+    assert result["causes"]["source_penalty"] == 9 and result["causes"]["protocol_mismatch"] == 5
+    penalty = result["signatures"]["penalty_activated"]
+    assert sorted(penalty["clients"]) == ["10.88.0.57", "10.88.0.58"]
+    assert result["signatures"]["penalty_drop"]["clients"]["10.88.0.57"]["count"] == 7
+    assert result["signatures"]["login_grace_timeout"]["clients"] == {
+        "10.88.0.55": {"count": 1, "first_seen": "2026-12-02T10:24:49.414870+00:00", "last_seen": "2026-12-02T10:24:49.414870+00:00"}}
+
+
+# --- linear time (issue 17) ------------------------------------------------------------------------
+def _since_or_error(text):
+    try:
+        J.validate_since(text)
+    except ValueError:
+        pass
+
+
+@pytest.mark.parametrize("func, make, limit", [
+    # validate_since looks at MAX_SINCE_CHARS at most: a long value is refused at once
+    (_since_or_error, lambda n: "1" + " " * n + "x", 10),
+    (_since_or_error, lambda n: "2026-11-25" + " " * n, 10),
+    # one line's stamp and identifier: bounded looks at its start
+    (J.line_epoch, lambda n: "2026-11-25T08:00:00+00:00" + "1" * n, 10),
+    (J.line_epoch, lambda n: "Nov 25 08:00:00" + " " * n, 10),
+    (J.line_identifier, lambda n: "x" * n + "sshd[1]: y", 10),
+    # the boot list: a long odd line is cut before it is matched (what remains is reading the text once)
+    (J.parse_list_boots, lambda n: " 0 " + "a" * 32 + " Wed" + " " * n + "x", 128),
+])
+def test_long_input_costs_at_most_linear_time(func, make, limit):
+    assert growth_below(func, make, limit) < limit
+
+
+def test_a_64k_line_in_the_summary_costs_a_small_multiple_of_a_1k_line():
+    """Ten 64 KB lines a local user logs with `logger -t sshd` cost the summary what ten 1 KB lines do, give or take
+    a small factor: each is classified on its first 4096 characters and counted in long_lines."""
+    def make(n):
+        return ["2026-11-25T08:00:00.000000+00:00 h sshd[4242]: fork: a" + " " * n + "b"] * 10
+    assert growth_below(lambda lines: J.summarise_lines(lines), make, 10) < 10
+    result = J.summarise_lines(make(65536))
+    assert result["long_lines"] == 10 and result["lines_read"] == 10
 
 
 # --- properties --------------------------------------------------------------------------------
