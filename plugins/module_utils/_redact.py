@@ -137,7 +137,7 @@ _FP = ("fp", r"(?<![A-Za-z0-9])(?:SHA256:[A-Za-z0-9+/]{43}|MD5:(?:[0-9a-fA-F]{2}
 _MAC = ("mac", r"(?<![0-9A-Za-z:.-])[0-9A-Fa-f]{2}(?P<msep>[:-])[0-9A-Fa-f]{2}(?:(?P=msep)[0-9A-Fa-f]{2}){4}"
                r"(?![0-9A-Za-z:-]|\.[0-9])")
 _V6 = ("v6", r"(?<![0-9A-Za-z:.])(?:[0-9A-Fa-f]{0,4}:){2,7}(?:%s|[0-9A-Fa-f]{1,4})?(?:%%[0-9A-Za-z_.-]+)?"
-             r"(?:/(?:12[0-8]|1[01][0-9]|[1-9]?[0-9]))?(?![0-9A-Za-z:]|\.[0-9])" % _V4)
+             r"(?:\]?/(?:12[0-8]|1[01][0-9]|[1-9]?[0-9]))?(?![0-9A-Za-z:]|\.[0-9])" % _V4)
 _V4A = ("v4", r"(?<![0-9A-Za-z.])%s(?:/(?:%s|3[0-2]|[12]?[0-9]))?(?![0-9A-Za-z]|\.[0-9])" % (_V4, _V4))
 # hosts.allow's network prefixes: "10.0.0." anywhere; "10." and "192.168." only in hosts.allow's own text.
 _V4P = ("v4p", r"(?<![0-9A-Za-z.])%s(?:\.%s){2}\.(?![0-9A-Za-z.])" % (_OCTET, _OCTET))
@@ -171,6 +171,10 @@ _USER_PATTERNS = [re.compile(p) for p in (
     r"\bsshd(?:-session)?: ([A-Za-z_][A-Za-z0-9_.-]*)@(?:pts|notty)",
     r"/home/([^/\s'\"]+)",
 )]
+# The host name in a journal or syslog line's prefix ("2026-12-02T10:05:07.511850+0000 web3 sshd[188]: ",
+# "Dec  2 10:05:07 web3 sshd[188]: "): the machine's own name, which the inventory may not know.
+_LINE_HOST = re.compile(r"(?:^|(?<=\s))(?:\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:[+-]\d{2}:?\d{2}|Z)?"
+                        r"|[A-Z][a-z]{2} [ 0-9]\d \d{2}:\d{2}:\d{2}) ([A-Za-z0-9][A-Za-z0-9._-]*) [A-Za-z0-9_./-]+(?:\[\d+\])?: ")
 _USER_LISTS = re.compile(r"(?i)\b(?:allowusers|denyusers|match\s+user)\s+([^\n]+)")
 _TRAILING = ".,;:)]'\""
 
@@ -271,7 +275,7 @@ class Redactor(object):
     def _host_key(name):
         name = str(name or "").strip().rstrip(".")
         low = name.lower()
-        if not name or low in KEEP_HOSTS or is_token(name) or _address(name) is not None:
+        if not name or low in KEEP_HOSTS or _address(name) is not None:
             return None
         return low
 
@@ -281,10 +285,12 @@ class Redactor(object):
         if low is None:
             return None
         self._add("host", low)
+        labels = low.split(".")
+        if len(labels) > 1 and labels[0] in self._inventory and low not in self._inventory:
+            self._alias.setdefault(low, labels[0])  # gone.corp.example.com is the inventory's gone
         if standalone and low not in self._standalone:
             self._standalone.add(low)
             self._cache = {}
-        labels = low.split(".")
         if len(labels) > 2:
             self.add_domain(".".join(labels[1:]))
         if len(labels) > 2 or (len(labels) == 2 and labels[1] in INTERNAL_TLDS):
@@ -322,7 +328,7 @@ class Redactor(object):
             name = name[1:]
         name = name.split("@", 1)[0]
         if (len(name) < 3 or len(name) > 128 or name in KEEP_USERS or not re.search(r"[A-Za-z]", name)
-                or is_token(name) or any(c in name for c in "*?") or _address(name) is not None):
+                or any(c in name for c in "*?") or _address(name) is not None):
             return
         self._add("user", name)
 
@@ -395,6 +401,8 @@ class Redactor(object):
         for pattern in _USER_PATTERNS:
             for match in pattern.finditer(text):
                 self.add_user(match.group(1))
+        for line_host in _LINE_HOST.finditer(text):
+            self.add_host(line_host.group(1))
         for match in _USER_LISTS.finditer(text):
             for name in re.split(r"[\s,]+", match.group(1)):
                 self.add_user(name)
@@ -489,6 +497,8 @@ class Redactor(object):
 
     def _on_mac(self, found, learn):
         key = found.lower().replace("-", ":")
+        if key in ("00:00:00:00:00:00", "ff:ff:ff:ff:ff:ff"):
+            return None  # no address and broadcast: nobody's
         if learn:
             self._add("mac", key)
             return None
@@ -498,6 +508,10 @@ class Redactor(object):
         return self._on_v4(found, learn)
 
     def _on_v4(self, found, learn):
+        if "]/" in found:
+            # hosts.allow's [2001:db8::]/32: the network, its bracket kept
+            result = self._on_v4(found.replace("]/", "/"), learn)
+            return None if result is None else result.replace("/", "]/", 1)
         parsed = _address(found)
         if parsed is None:
             # not an address after all (a time such as 14:03:07); known words inside it still go
@@ -562,8 +576,7 @@ class Redactor(object):
         labels = low.split(".")
         tld = labels[-1]
         known = self._domain_of(low) or (not dot and low in self._tokens["host"])
-        if ((not known and tld not in TLDS) or not re.search(r"[a-z]", tld) or low in KEEP_HOSTS
-                or any(is_token(label) for label in labels)):
+        if (not known and tld not in TLDS) or not re.search(r"[a-z]", tld) or low in KEEP_HOSTS:
             return None if learn else self._literals(found)
         if dot or low in self._domains:
             if learn:
@@ -666,6 +679,8 @@ class Redactor(object):
                         if parsed is None or keep_address(parsed[0]) or (parsed[1] is not None and parsed[1] in ("0",)):
                             continue
                     elif name in ("v4p", "v4ps") and value.split(".")[0] in ("0", "127", "255"):
+                        continue
+                    elif name == "mac" and value.lower().replace("-", ":") in ("00:00:00:00:00:00", "ff:ff:ff:ff:ff:ff"):
                         continue
                     found.add((name, value))
         return sorted(found)
