@@ -100,8 +100,10 @@ def test_the_report_event_and_files_agree(job):
     res = task_events(job, "runner_on_ok", "sshdoctor.connreset.diagnose_report")[0]["res"]
     assert res["changed"] is False
     assert res["dest"] == str(job["report_dir"])
+    assert res["run_dir"] == str(job["report_dir"] / res["run"])
     assert sorted(os.path.basename(f) for f in res["files"]) == ["report.html", "report.json", "report.md"]
-    report = json.loads((job["report_dir"] / "report.json").read_text())
+    assert all(os.path.dirname(f) == res["run_dir"] for f in res["files"])
+    report = json.loads((job["report_dir"] / "latest" / "report.json").read_text())
     assert report["version"] == 1
     assert list(report["hosts"]) == ["localhost"]
     entry = report["hosts"]["localhost"]
@@ -111,7 +113,7 @@ def test_the_report_event_and_files_agree(job):
     assert entry["probe"]["samples_total"] == 3
     top = entry["findings"][0]["cause"] if entry["findings"] else None
     assert res["hosts"]["localhost"]["top_cause"] == top
-    assert (job["report_dir"] / "evidence" / "localhost.json").exists()
+    assert (job["report_dir"] / "latest" / "evidence" / "localhost.json").exists()
 
 
 def test_the_table_is_in_the_job_output(job):
@@ -129,7 +131,7 @@ def test_an_unreachable_host_stays_in_the_play_and_in_the_report(fleet_job):
     assert sorted(probed) == ["down", "localhost"]
     res = task_events(fleet_job, "runner_on_ok", "sshdoctor.connreset.diagnose_report")[0]["res"]
     assert res["hosts"]["down"]["status"] == "unreachable" and res["hosts"]["down"]["reachable"] is False
-    report = json.loads((fleet_job["report_dir"] / "report.json").read_text())
+    report = json.loads((fleet_job["report_dir"] / "latest" / "report.json").read_text())
     down = report["hosts"]["down"]
     assert down["probe"]["outcome"] == "refused"
     # From the probe alone: a refused port points at sshd first, the symptom comes after.
