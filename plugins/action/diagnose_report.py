@@ -141,9 +141,8 @@ class ActionModule(ActionBase):
         if redaction_error:
             raise _report_files.ReportFilesError(0, "the report is complete in %s, but the redacted copy was not "
                                                      "written: %s" % (run.path, redaction_error))
-        lines = ["Report: %s (%s)" % (run.path, ", ".join(
-            [os.path.basename(f) for f in files] + (["evidence/"] if evidence_dir else [])) or "no files"),
-            "Latest: %s -> %s" % (latest, run.name)]
+        names = [os.path.basename(f) for f in files] + (["evidence/"] if evidence_dir else [])
+        lines = ["Report: %s (%s)" % (run.path, ", ".join(names) or "no files"), "Latest: %s -> %s" % (latest, run.name)]
         if written:
             lines.append("Redacted copy to share: %s (the mapping %s stays private)" % (
                 written["redacted_dir"], written["redaction_map"]))

@@ -19,7 +19,7 @@ description:
     becomes the same token everywhere in the run, so the findings still read.
   - The mapping from originals to tokens goes to the run's C(redaction-map.json) (mode C(0600)), never into C(redacted/).
   - The report is redacted as data and rendered again by the same renderers; the rendered text is then searched for
-    every value the mapping holds, and for any address: if one is found, nothing is written and the task fails.
+    every value the mapping holds, and for any address; if one is found, nothing is written and the task fails.
   - What is found and replaced, and what is kept (loopback addresses, C(root) and other system accounts, words of the
     report itself), is in the README of the P(sshdoctor.connreset.diagnose#role) role.
   - An action plugin does it on the controller; it contacts no host. A run that has its redacted copy already is left
@@ -47,6 +47,7 @@ attributes:
     platforms: posix
   idempotent:
     support: full
+    description: A run that has its redacted copy already is left as it is.
 options:
   dest:
     description: The report directory (C(sshdoctor_report_dir)) that holds the run.
@@ -57,7 +58,7 @@ options:
     type: str
     default: latest
   keywords:
-    description: More words to hide (company, project or site names): replaced wherever they occur, in any case.
+    description: More words to hide (company, project or site names), replaced wherever they occur, in any case.
     type: list
     elements: str
     default: []

@@ -88,7 +88,7 @@ options:
     type: bool
     default: false
   redact_keywords:
-    description: With O(redact), more words to hide (company, project or site names): replaced wherever they occur, in any case.
+    description: With O(redact), more words to hide (company, project or site names), replaced wherever they occur, in any case.
     type: list
     elements: str
     default: []
@@ -154,9 +154,9 @@ EXAMPLES = r"""
         dest: /var/tmp/sshdoctor
         evidence_var: evidence
         probe_var: probe
-      run_once: true
         keep: 20
         redact: true
+      run_once: true
       register: report
 
     - name: Hosts with a critical finding

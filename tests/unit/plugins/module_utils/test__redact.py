@@ -307,9 +307,10 @@ def planted_report():
                                         '-p tcp --dport 22 -j REJECT --reject-with tcp-reset', "REJECT", tcp_reset=True)],
                       "conntrack": {"tcp_timeout_established": 432000}},
             journal=journal(("connection_reset_preauth", 2))), "probe": probe("refused", host="db-bravo", address="192.0.2.44")},
-        "gone": {"status": "unreachable", "message": "Failed to connect to the host via ssh: ssh: connect to host "
-                 "gone.corp.example.com port 22: Connection timed out", "probe": probe("timeout", stage="connect",
-                                                                                      host="gone.corp.example.com", address="192.0.2.45")},
+        "gone": {"status": "unreachable",
+                 "message": "Failed to connect to the host via ssh: ssh: connect to host gone.corp.example.com port 22: "
+                            "Connection timed out",
+                 "probe": probe("timeout", stage="connect", host="gone.corp.example.com", address="192.0.2.45")},
     }
     hosts["db-bravo"]["evidence"]["journal"]["signatures"]["connection_reset_preauth"]["samples"] = [
         "Connection reset by authenticating user alice 203.0.113.77 port 50140 [preauth]"]

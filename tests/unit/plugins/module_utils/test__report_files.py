@@ -17,7 +17,7 @@ import pytest
 from ansible_collections.sshdoctor.connreset.plugins.module_utils import _redact
 from ansible_collections.sshdoctor.connreset.plugins.module_utils import _report
 from ansible_collections.sshdoctor.connreset.plugins.module_utils import _report_files
-from ansible_collections.sshdoctor.connreset.tests.unit.plugins.module_utils.test__rules import NOW, healthy, probe
+from ansible_collections.sshdoctor.connreset.tests.unit.plugins.module_utils.test__rules import healthy, probe
 
 EPOCH = 1795000000  # 2026-11-18T11:06:40Z
 
