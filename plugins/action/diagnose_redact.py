@@ -46,8 +46,9 @@ class ActionModule(ActionBase):
             with _report_files.ReportDir(dest, create=False) as reports:
                 run = reports.open_run(args["run"])
                 try:
-                    report, documents, formats = _report_files.read_run(run)
-                    written = _report_files.write_redacted(run, report, documents, formats, args["keywords"], args["domains"])
+                    report, documents, formats, junit_level = _report_files.read_run(run)
+                    written = _report_files.write_redacted(run, report, documents, formats, args["keywords"], args["domains"],
+                                                           junit_level)
                     run.finish(report.get("generated_at"), (run.manifest() or {}).get("generator"), redacted=True)
                 finally:
                     run.close()

@@ -5,7 +5,8 @@
 
 Runs once on the controller (``run_once: true``), in the worker process: it reads
 every play host's registered ``ssh_evidence`` and ``ssh_probe`` results from
-hostvars, runs the rules and writes report.json, report.md and report.html.
+hostvars, runs the rules and writes report.json, report.md, report.html and report.junit.xml
+into a run directory of its own (see _report_files).
 It starts no module and contacts no host. See plugins/modules/diagnose_report.py.
 """
 
@@ -19,13 +20,14 @@ import time
 
 from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
+from ansible_collections.sshdoctor.connreset.plugins.module_utils import _junit
 from ansible_collections.sshdoctor.connreset.plugins.module_utils import _redact
 from ansible_collections.sshdoctor.connreset.plugins.module_utils import _report
 from ansible_collections.sshdoctor.connreset.plugins.module_utils import _report_files
 
 display = Display()
 
-FORMATS = ("json", "md", "html")
+FORMATS = tuple(_report_files.RENDERERS)  # json, md, html, junit
 GENERATOR = "sshdoctor.connreset diagnose_report"
 
 ARGUMENT_SPEC = dict(
@@ -37,6 +39,7 @@ ARGUMENT_SPEC = dict(
     evidence_files=dict(type="bool", default=True),
     print_table=dict(type="bool", default=True),
     table_width=dict(type="int"),
+    fail_on=dict(type="str", default="none", choices=list(_junit.FAIL_ON)),
     mode=dict(type="str", default=_report_files.DEFAULT_MODE),
     keep=dict(type="int", default=0),
     redact=dict(type="bool", default=False),
@@ -48,6 +51,9 @@ ARGUMENT_SPEC = dict(
 def host_input(evidence_result, probe_result):
     """What the report needs of one host, from its two registered task results."""
     probe = probe_result.get("probe") if isinstance(probe_result, dict) else None
+    # The ssh_evidence action reports a host it cannot connect to as skipped, with connection_failed.
+    if isinstance(evidence_result, dict) and evidence_result.get("connection_failed"):
+        return {"status": _report.UNREACHABLE, "probe": probe, "message": evidence_result.get("msg")}
     if not isinstance(evidence_result, dict) or evidence_result.get("skipped"):
         if probe is None:
             return {"status": _report.NOT_RUN, "message": "no ssh_evidence or ssh_probe result was registered for this host"}
@@ -111,7 +117,13 @@ class ActionModule(ActionBase):
                 "summary": entry["summary"],
             }) for name, entry in report["hosts"].items()),
             table=table.splitlines(),
+            failing_hosts=[name for name, _item in _junit.failing_hosts(report, args["fail_on"])],
         )
+        # After the report is written: fail the task (and so the play) for CI, with one line.
+        failure = _junit.fail_message(report, args["fail_on"])
+        if failure:
+            return dict(failed=True, changed=False, msg=failure, dest=dest, files=result["files"], run_dir=result["run_dir"],
+                        latest=result["latest"], redacted_dir=result["redacted_dir"], failing_hosts=result["failing_hosts"])
         return result
 
     def _write(self, report, inputs, dest, args):
@@ -124,15 +136,17 @@ class ActionModule(ActionBase):
         with _report_files.ReportDir(dest, dir_mode, file_mode) as reports:
             run = reports.new_run(_report_files.epoch_of(report["generated_at"]) or time.time())
             try:
-                files, evidence_dir = _report_files.write_report(run, report, documents, args["formats"])
+                junit_level = _junit.junit_level(args["fail_on"])
+                files, evidence_dir = _report_files.write_report(run, report, documents, args["formats"], junit_level)
                 redaction_error = None
                 if args["redact"]:
                     try:
                         written.update(_report_files.write_redacted(
-                            run, report, documents, args["formats"], args["redact_keywords"], args["redact_domains"]))
+                            run, report, documents, args["formats"], args["redact_keywords"], args["redact_domains"],
+                            junit_level))
                     except _redact.RedactionError as exc:
                         redaction_error = str(exc)
-                run.finish(report["generated_at"], GENERATOR, redacted=bool(written))
+                run.finish(report["generated_at"], GENERATOR, redacted=bool(written), junit_level=junit_level)
             finally:
                 run.close()
             latest = reports.set_latest(run.name)

@@ -651,9 +651,9 @@ class Redactor(object):
     def leaks(self, text, fmt="text"):
         """What of the mapping, and which addresses, MACs and fingerprints, are still in ``text``: ``[]`` when none.
 
-        ``fmt`` ``html`` or ``md`` undoes the renderer's escaping first (``web&#x27;1``, ``web\\_1``).
+        ``fmt`` ``html``, ``junit`` (XML) or ``md`` undoes the renderer's escaping first (``web&#x27;1``, ``web\\_1``).
         """
-        if fmt == "html":
+        if fmt in ("html", "junit"):
             text = html.unescape(text)
         elif fmt == "md":
             text = re.sub(r"\\(.)", r"\1", text)

@@ -8,7 +8,7 @@ run's UTC time, and ``latest``::
 
     sshdoctor-report/                   0700 when this collection creates it
       2026-12-02T140307Z/               a run: 0700, its files 0600 (``diagnose_report_mode``)
-        report.json  report.md  report.html
+        report.json  report.md  report.html  report.junit.xml
         evidence/<host>.json
         redaction-map.json              with a redacted copy: original -> token, always 0600
         redacted/report.json ...  redacted/evidence/host-1.json
@@ -42,6 +42,7 @@ import re
 import stat
 import time
 
+from ansible_collections.sshdoctor.connreset.plugins.module_utils import _junit
 from ansible_collections.sshdoctor.connreset.plugins.module_utils import _redact
 from ansible_collections.sshdoctor.connreset.plugins.module_utils import _report
 
@@ -63,8 +64,10 @@ RENDERERS = {
     "json": ("report.json", _report.render_json),
     "md": ("report.md", _report.render_markdown),
     "html": ("report.html", _report.render_html),
+    "junit": ("report.junit.xml", _junit.render_junit),  # and the threshold: see render()
 }
 
+_MARKER_KEYS = ("format", "generator", "run", "generated_at", "complete", "files", "dirs")
 _DIR_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_CLOEXEC", 0)
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 
@@ -75,6 +78,12 @@ class ReportFilesError(OSError):
     def __init__(self, code, message):
         OSError.__init__(self, message)
         self.errno = code
+
+
+def render(fmt, report, junit_level="warning"):
+    """``(file name, text)`` of ``report`` in ``fmt``; the JUnit file fails the hosts at or above ``junit_level``."""
+    name, renderer = RENDERERS[fmt]
+    return name, renderer(report, junit_level) if fmt == "junit" else renderer(report)
 
 
 def parse_mode(value, option="diagnose_report_mode"):
@@ -410,10 +419,13 @@ class Run(object):
             self.file_mode = self.dir_mode & 0o666
         self.files, self.dirs = [], []
         self._subdirs = {}
+        self._extra = {}
         if not new:
             manifest = self.manifest() or {}
             self.files = [f for f in manifest.get("files") or [] if isinstance(f, str)]
             self.dirs = [d for d in manifest.get("dirs") or [] if isinstance(d, str)]
+            # what the writer recorded besides (junit_level, redacted) stays when the marker is written again
+            self._extra = dict((k, v) for k, v in manifest.items() if k not in _MARKER_KEYS)
 
     def close(self):
         for fd in self._subdirs.values():
@@ -516,6 +528,7 @@ class Run(object):
         """Write (or replace) the marker: the run is complete, and these are its files."""
         manifest = {"format": MARKER_FORMAT, "generator": generator, "run": self.name, "generated_at": generated_at,
                     "complete": True, "files": sorted(set(self.files)), "dirs": sorted(set(self.dirs))}
+        manifest.update(self._extra)
         manifest.update(extra)
         temp = ".%s.%d.%s" % (MARKER, os.getpid(), os.urandom(4).hex())
         _write_new(self.fd, temp, _json_text(manifest), self.file_mode)
@@ -526,14 +539,13 @@ class Run(object):
 # --- what a run holds ----------------------------------------------------------------------------------
 
 
-def write_report(run, report, documents, formats):
+def write_report(run, report, documents, formats, junit_level="warning"):
     """report.<format> for each of ``formats`` (in RENDERERS' order) and ``evidence/<host>.json`` for
     each of ``documents`` (None: no evidence files). Returns ``(files, evidence directory or None)``."""
     files = []
     for fmt in RENDERERS:
         if fmt in formats:
-            name, render = RENDERERS[fmt]
-            files.append(run.write(name, render(report)))
+            files.append(run.write(*render(fmt, report, junit_level)))
     if documents is None:
         return files, None
     for name, document in documents:
@@ -543,7 +555,7 @@ def write_report(run, report, documents, formats):
     return files, run.abspath(EVIDENCE)
 
 
-def write_redacted(run, report, documents, formats, keywords=(), domains=()):
+def write_redacted(run, report, documents, formats, keywords=(), domains=(), junit_level="warning"):
     """``redacted/``: the report re-rendered from redacted data, the evidence documents redacted, and the
     private ``redaction-map.json`` beside it (0600). Refuses (``RedactionError``) to write a copy in
     which anything of the mapping, or any address, can still be found.
@@ -562,8 +574,8 @@ def write_redacted(run, report, documents, formats, keywords=(), domains=()):
     outputs = []
     for fmt in RENDERERS:
         if fmt in formats:
-            name, render = RENDERERS[fmt]
-            outputs.append(("%s/%s" % (REDACTED, name), fmt, redactor.scrub(render(clean_report))))
+            name, text = render(fmt, clean_report, junit_level)
+            outputs.append(("%s/%s" % (REDACTED, name), fmt, redactor.scrub(text)))
     for _name, document in documents or []:
         clean = redactor.redact(document)
         host = clean.get("host") if isinstance(clean, dict) and isinstance(clean.get("host"), str) else _name
@@ -591,7 +603,7 @@ def write_redacted(run, report, documents, formats, keywords=(), domains=()):
 
 
 def read_run(run):
-    """``(report, documents, formats)`` of a complete run, for a redacted copy made later."""
+    """``(report, documents, formats, junit_level)`` of a complete run, for a redacted copy made later."""
     try:
         report = json.loads(run.read(RENDERERS["json"][0]))
     except (IOError, OSError, ValueError) as exc:
@@ -606,4 +618,5 @@ def read_run(run):
                     documents.append((name, json.loads(run.read("%s/%s" % (EVIDENCE, name)))))
                 except ValueError as exc:
                     raise ReportFilesError(errno.EINVAL, "%s is not JSON: %s" % (run.abspath("%s/%s" % (EVIDENCE, name)), exc))
-    return report, documents, formats
+    junit_level = (run.manifest() or {}).get("junit_level")
+    return report, documents, formats, junit_level if junit_level in _junit.FAIL_ON else "warning"

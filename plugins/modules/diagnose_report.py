@@ -13,23 +13,24 @@ short_description: Rank the likely causes of SSH connection resets per host and 
 version_added: 0.1.0
 description:
   - Reads, for every host of the play, the registered results of M(sshdoctor.connreset.ssh_evidence) and
-    M(sshdoctor.connreset.ssh_probe) from C(hostvars), runs the rules, and writes C(report.json), C(report.md) and
-    C(report.html) into a new directory of its own under O(dest) on the controller; then prints a short table (host,
-    top cause, severity, one-line fix) and the run's directory.
+    M(sshdoctor.connreset.ssh_probe) from C(hostvars), runs the rules, and writes C(report.json), C(report.md),
+    C(report.html) and C(report.junit.xml) into a new directory of its own under O(dest) on the controller; then prints
+    a short table (host, top cause, severity, one-line fix) and the run's directory, and fails when O(fail_on) says so.
   - Each run has its own directory, named for its UTC time (C(2026-12-02T140307Z); C(-01), C(-02) ... for more runs in
     the same second), and O(dest)/C(latest) points at the newest (O(dest)/C(latest.txt) names it where links cannot be
     made). A run never changes or deletes another run's files; O(keep) removes the oldest runs.
   - Everything is private by default (O(mode)) and created with its mode, whatever the umask; nothing is written through
     a symbolic link, and a link planted where the run's directory goes is refused.
-  - With O(redact), C(redacted/) in the run holds the same report and evidence with addresses, host names, user names
-    and MAC addresses replaced by tokens, to share; the mapping is in the run's private C(redaction-map.json).
-    M(sshdoctor.connreset.diagnose_redact) makes the same copy of an earlier run.
+  - With O(redact), C(redacted/) in the run holds the same report (every format, C(report.junit.xml) too) and evidence
+    with addresses, host names, user names and MAC addresses replaced by tokens, to share; the mapping is in the run's
+    private C(redaction-map.json). M(sshdoctor.connreset.diagnose_redact) makes the same copy of an earlier run.
   - An action plugin does all of it in the controller's worker process. Run it once (C(run_once=true)); it starts no
     module and contacts no host.
   - Cause ids are fixed; C(idle_timeout), C(maxstartups_throttling), C(source_penalty), C(oom_kill),
     C(resource_pressure), C(sshd_not_running), C(sshd_config_invalid), C(sshd_restarted), C(protocol_mismatch),
     C(packet_corruption), C(host_rebooted), C(host_unreachable), C(tcp_wrappers_denied), C(firewall_reject).
-  - A host Ansible could not reach (its evidence task result has C(unreachable)) is diagnosed from its probe alone.
+  - A host Ansible could not reach (its evidence task result has C(unreachable), or C(connection_failed) from the
+    M(sshdoctor.connreset.ssh_evidence) action) is diagnosed from its probe alone.
 author:
   - sshdoctor.connreset contributors (@sshdoctor)
 extends_documentation_fragment:
@@ -110,11 +111,14 @@ options:
     type: str
     default: __diagnose_probe
   formats:
-    description: Which files to write.
+    description:
+      - Which files to write. V(junit) is C(report.junit.xml), for CI test reports (GitLab, Jenkins, GitHub). It has
+        one testsuite, one testcase per host, and a C(failure) with the top finding's cause, summary and fix for each
+        host whose top finding is at or above O(fail_on) (at or above V(warning) when O(fail_on=none)).
     type: list
     elements: str
-    choices: [json, md, html]
-    default: [json, md, html]
+    choices: [json, md, html, junit]
+    default: [json, md, html, junit]
   evidence_files:
     description: Also write each host's raw evidence and probe to C(evidence/<host>.json) under O(dest).
     type: bool
@@ -123,6 +127,15 @@ options:
     description: Print the table at the end of the task (to the Ansible output, as a plain display line).
     type: bool
     default: true
+  fail_on:
+    description:
+      - Fail the task, after the report is written, when any host has a finding of this severity or a more severe one;
+        the message names those hosts in one line. For CI.
+      - V(warning) does not fail on hosts that have only V(info) findings (advisories).
+      - V(none) never fails.
+    type: str
+    choices: [none, warning, critical]
+    default: none
   table_width:
     description:
       - Width of the printed table; the fix column is cut to fit.
@@ -158,6 +171,17 @@ EXAMPLES = r"""
         redact: true
       run_once: true
       register: report
+
+    # keep: 1 leaves only this job's run, so the CI's test report can be named sshdoctor-report/2*/report.junit.xml
+    # (GitLab does not follow the latest link in artifact paths).
+    - name: In CI, the same report, failing when a host has a critical finding (report.junit.xml for the test view)
+      sshdoctor.connreset.diagnose_report:
+        dest: "{{ lookup('ansible.builtin.env', 'CI_PROJECT_DIR') }}/sshdoctor-report"
+        evidence_var: evidence
+        probe_var: probe
+        fail_on: critical
+        keep: 1
+      run_once: true
 
     - name: Hosts with a critical finding
       ansible.builtin.debug:
@@ -203,7 +227,8 @@ files:
   type: list
   elements: str
   sample: ["/home/me/sshdoctor-report/2026-12-02T140307Z/report.json", "/home/me/sshdoctor-report/2026-12-02T140307Z/report.md",
-           "/home/me/sshdoctor-report/2026-12-02T140307Z/report.html"]
+           "/home/me/sshdoctor-report/2026-12-02T140307Z/report.html",
+           "/home/me/sshdoctor-report/2026-12-02T140307Z/report.junit.xml"]
 evidence_dir:
   description: Where each host's raw evidence went (null when O(evidence_files=false)).
   returned: success
@@ -260,6 +285,14 @@ table:
   returned: success
   type: list
   elements: str
+failing_hosts:
+  description:
+    - The hosts whose top finding is at or above O(fail_on), by name (empty with O(fail_on=none)).
+    - When there are any, the task fails with C(msg) naming them and returns only C(msg), RV(dest), RV(files) and this.
+  returned: always
+  type: list
+  elements: str
+  sample: ["db1", "web2"]
 report_json:
   description:
     - Not returned; this documents the contract of C(report.json), version 1.

@@ -20,8 +20,8 @@ from ansible_collections.sshdoctor.connreset.plugins.action import diagnose_repo
 from ansible_collections.sshdoctor.connreset.plugins.module_utils import _report
 from ansible_collections.sshdoctor.connreset.tests.unit.plugins.module_utils.test__rules import NOW, healthy, probe
 
-ARGS = dict(formats=["json", "md", "html"], evidence_files=True, mode="0700", keep=0, redact=False,
-            redact_keywords=[], redact_domains=[])
+ARGS = dict(formats=list(diagnose_report.FORMATS), evidence_files=True, mode="0700", keep=0, redact=False,
+            redact_keywords=[], redact_domains=[], fail_on="none")
 
 
 def write(dest, names, now=NOW, **args):
@@ -46,8 +46,9 @@ def test_a_fleet_run_then_a_limited_run_leave_both_runs_whole(tmp_path):
     assert os.listdir(os.path.join(second["run_dir"], "evidence")) == ["web3.json"]
     assert sorted(json.load(open(os.path.join(first["run_dir"], "report.json")))["hosts"]) == ["web1", "web2", "web3"]
     assert os.readlink(str(tmp_path / "latest")) == second["run"] == os.path.basename(second["run_dir"])
-    assert second["files"] == [os.path.join(second["run_dir"], n) for n in ("report.json", "report.md", "report.html")]
-    assert second["display"][0].startswith("Report: %s (report.json, report.md, report.html, evidence/)" % second["run_dir"])
+    names = ("report.json", "report.md", "report.html", "report.junit.xml")
+    assert second["files"] == [os.path.join(second["run_dir"], n) for n in names]
+    assert second["display"][0].startswith("Report: %s (%s, evidence/)" % (second["run_dir"], ", ".join(names)))
     assert second["display"][1] == "Latest: %s -> %s" % (tmp_path / "latest", second["run"])
 
 
@@ -64,6 +65,10 @@ def test_a_redacted_copy_in_the_run(tmp_path):
     assert "Redacted copy to share: %s" % written["redacted_dir"] in written["display"][2]
     manifest = json.load(open(os.path.join(written["run_dir"], ".sshdoctor-run.json")))
     assert manifest["redacted"] is True and "redacted/evidence/host-1.json" in manifest["files"]
+    # the JUnit file too, by token, with the threshold of diagnose_fail_on (warning when that is none)
+    assert "redacted/report.junit.xml" in manifest["files"] and manifest["junit_level"] == "warning"
+    junit = open(os.path.join(written["redacted_dir"], "report.junit.xml")).read()
+    assert 'name="host-1"' in junit and 'name="host-2"' in junit and "web1" not in junit and "db2" not in junit
 
 
 def test_a_run_whose_copy_cannot_be_redacted_is_still_complete(tmp_path):

@@ -16,11 +16,13 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import copy
+import html
 import json
 import re
 
 import pytest
 
+from ansible_collections.sshdoctor.connreset.plugins.module_utils import _junit
 from ansible_collections.sshdoctor.connreset.plugins.module_utils import _redact
 from ansible_collections.sshdoctor.connreset.plugins.module_utils import _report
 from ansible_collections.sshdoctor.connreset.plugins.module_utils import _report_files
@@ -291,6 +293,8 @@ def test_leaks_are_found_through_the_renderers_escaping():
     redactor, _out = redacted(["web_1 and o'neil"], hosts=["web_1", "o'neil"])
     assert ("host", "web_1") in redactor.leaks("web\\_1", fmt="md")
     assert ("host", "o'neil") in redactor.leaks("o&#x27;neil", fmt="html")
+    assert ("host", "o'neil") in redactor.leaks('<testcase name="o&#x27;neil"/>', fmt="junit")
+    assert ("host", "web_1") in redactor.leaks("<system-out>web_1 &amp; more</system-out>", fmt="junit")
     assert ("v4", "10.1.2.3") in redactor.leaks("unknown 10.1.2.3")
 
 
@@ -337,7 +341,7 @@ def test_a_report_redacted_and_rendered_holds_no_original_and_the_same_findings(
     assert mapping["addresses"]["192.0.2.44"] == mapping["hosts"]["db-bravo"] + "-addr"
     # nothing of it is left, in the data or in any rendering, nor in the evidence documents
     texts = [strings(clean), _report.render_json(clean), _report.render_markdown(clean).replace("\\", ""),
-             _report.render_html(clean).replace("&#x27;", "'")]
+             _report.render_html(clean).replace("&#x27;", "'"), html.unescape(_junit.render_junit(clean, "warning"))]
     texts += [strings(redactor.redact(document)) for _name, document in documents]
     for text in texts:
         assert originals_left(text, mapping) == []
@@ -351,6 +355,10 @@ def test_a_report_redacted_and_rendered_holds_no_original_and_the_same_findings(
         assert (other["status"], other["reachable"]) == (entry["status"], entry["reachable"])
     assert clean["summary"] == dict((cause, [mapping["hosts"][h] for h in hosts]) for cause, hosts in report["summary"].items())
     assert clean["counts"] == report["counts"]
+    # report.junit.xml of the copy fails the same hosts, by token
+    assert _junit.failing_hosts(report, "warning")
+    assert [name for name, _f in _junit.failing_hosts(clean, "warning")] == sorted(
+        mapping["hosts"][name] for name, _f in _junit.failing_hosts(report, "warning"))
 
 
 def test_redaction_is_the_same_when_done_again():

@@ -7,19 +7,25 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import copy
 import errno
 import json
 import os
+import re
 import stat
+import xml.etree.ElementTree as ET
 
 import pytest
 
+from ansible_collections.sshdoctor.connreset.plugins.module_utils import _junit
 from ansible_collections.sshdoctor.connreset.plugins.module_utils import _redact
 from ansible_collections.sshdoctor.connreset.plugins.module_utils import _report
 from ansible_collections.sshdoctor.connreset.plugins.module_utils import _report_files
+from ansible_collections.sshdoctor.connreset.tests.unit.plugins.module_utils.test__report import HOSTS as REPORT_HOSTS
 from ansible_collections.sshdoctor.connreset.tests.unit.plugins.module_utils.test__rules import healthy, probe
 
 EPOCH = 1795000000  # 2026-11-18T11:06:40Z
+FORMATS = ["json", "md", "html", "junit"]
 
 
 @pytest.fixture
@@ -45,17 +51,17 @@ def tree_modes(root):
     return found
 
 
-def make_run(reports, epoch=EPOCH, hosts=("web1",), redact=False):
+def make_run(reports, epoch=EPOCH, hosts=("web1",), redact=False, junit_level="warning"):
     inputs = dict((name, {"evidence": healthy(), "probe": probe("banner", host=name, address="192.0.2.%d" % (10 + i))})
                   for i, name in enumerate(hosts))
     report = _report.build_report(inputs, epoch, generator="test")
     run = reports.new_run(epoch)
     try:
         documents = _report_files.evidence_documents(inputs)
-        _report_files.write_report(run, report, documents, ["json", "md", "html"])
+        _report_files.write_report(run, report, documents, FORMATS, junit_level)
         if redact:
-            _report_files.write_redacted(run, report, documents, ["json", "md", "html"])
-        run.finish(report["generated_at"], "test")
+            _report_files.write_redacted(run, report, documents, FORMATS, junit_level=junit_level)
+        run.finish(report["generated_at"], "test", junit_level=junit_level)
     finally:
         run.close()
     return run
@@ -286,17 +292,18 @@ def test_an_earlier_run_can_be_redacted_once(tmp_path):
         reports.set_latest(made.name)
     with _report_files.ReportDir(str(tmp_path), create=False) as reports:
         run = reports.open_run("latest")
-        report, documents, formats = _report_files.read_run(run)
-        assert formats == ["json", "md", "html"] and [n for n, _d in documents] == ["db2.json", "web1.json"]
-        written = _report_files.write_redacted(run, report, documents, formats)
+        report, documents, formats, junit_level = _report_files.read_run(run)
+        assert formats == FORMATS and [n for n, _d in documents] == ["db2.json", "web1.json"] and junit_level == "warning"
+        written = _report_files.write_redacted(run, report, documents, formats, junit_level=junit_level)
         run.finish(report["generated_at"], "test", redacted=True)
         run.close()
         assert written["redacted_dir"] == os.path.join(made.path, "redacted")
         manifest = json.loads((tmp_path / made.name / ".sshdoctor-run.json").read_text())
         assert "redacted/report.html" in manifest["files"] and "redaction-map.json" in manifest["files"]
+        assert "redacted/report.junit.xml" in manifest["files"] and manifest["junit_level"] == "warning"
         again = reports.open_run(made.name)
         with pytest.raises(_report_files.AlreadyRedacted):
-            _report_files.write_redacted(again, *_report_files.read_run(again))
+            _report_files.write_redacted(again, *_report_files.read_run(again)[:3])
         again.close()
     clean = json.loads((tmp_path / made.name / "redacted" / "report.json").read_text())
     mapping = json.loads((tmp_path / made.name / "redaction-map.json").read_text())["mapping"]
@@ -305,6 +312,35 @@ def test_an_earlier_run_can_be_redacted_once(tmp_path):
         if path.is_file():
             text = path.read_text()
             assert "web1" not in text and "db2" not in text and "192.0.2." not in text
+
+
+def test_an_earlier_runs_junit_file_is_redacted_with_the_runs_own_threshold(tmp_path):
+    """diagnose_fail_on=critical: report.junit.xml fails only the critical hosts, and so does its redacted copy
+    made later by the redact playbook (the threshold is in the run's marker, kept when the marker is rewritten)."""
+    report = _report.build_report(copy.deepcopy(REPORT_HOSTS), EPOCH, generator="test")
+    critical = [name for name, _f in _junit.failing_hosts(report, "critical")]
+    assert critical and critical != [name for name, _f in _junit.failing_hosts(report, "warning")]
+    with _report_files.ReportDir(str(tmp_path)) as reports:
+        run = reports.new_run(EPOCH)
+        _report_files.write_report(run, report, None, FORMATS, "critical")
+        run.finish(report["generated_at"], "test", junit_level="critical")
+        run.close()
+        run = reports.open_run(run.name)
+        report_back, documents, formats, junit_level = _report_files.read_run(run)
+        assert (documents, formats, junit_level) == (None, FORMATS, "critical")
+        _report_files.write_redacted(run, report_back, documents, formats, junit_level=junit_level)
+        run.finish(report_back["generated_at"], "test", redacted=True)
+        run.close()
+    run_dir = tmp_path / run.name
+    assert json.loads((run_dir / ".sshdoctor-run.json").read_text())["junit_level"] == "critical"
+    mapping = json.loads((run_dir / "redaction-map.json").read_text())["mapping"]["hosts"]
+    for path, names in ((run_dir / "report.junit.xml", critical),
+                        (run_dir / "redacted" / "report.junit.xml", [mapping[name] for name in critical])):
+        suite = ET.parse(str(path)).getroot().find("testsuite")
+        assert [(p.get("name"), p.get("value")) for p in suite.iter("property")][-1] == ("fail_on", "critical")
+        assert sorted(case.get("name") for case in suite.iter("testcase") if case.find("failure") is not None) == sorted(names)
+    redacted_text = (run_dir / "redacted" / "report.junit.xml").read_text()
+    assert not [name for name in REPORT_HOSTS if re.search(r"\b%s\b" % name, redacted_text)]
 
 
 def test_a_leaking_copy_is_not_written(tmp_path, monkeypatch):
