@@ -24,6 +24,7 @@ import sys
 import pytest
 
 HOSTS = ["web-alpha", "db-bravo.corp.example.com", "cache-charlie"]
+REPORT_FILES = ["report.json", "report.md", "report.html", "report.junit.xml"]
 
 
 def playbook(workdir, *args):
@@ -64,7 +65,7 @@ def test_two_runs_leave_two_complete_run_directories_and_latest_names_the_second
         manifest = json.loads((run / ".sshdoctor-run.json").read_text())
         assert manifest["complete"] is True and manifest["run"] == name
         assert all((run / f).is_file() for f in manifest["files"])
-        assert {"report.json", "report.md", "report.html"} <= set(manifest["files"])
+        assert set(REPORT_FILES) <= set(manifest["files"])
         report = json.loads((run / "report.json").read_text())
         assert sorted(report["hosts"]) == sorted(hosts)
         assert all(report["hosts"][h]["status"] == "diagnosed" for h in hosts)
@@ -74,7 +75,7 @@ def test_two_runs_leave_two_complete_run_directories_and_latest_names_the_second
 
 def test_the_output_names_each_run_directory(runs):
     for name, out in zip(run_dirs(runs["dir"]), runs["out"]):
-        assert "Report: %s (report.json, report.md, report.html, evidence/)" % (runs["dir"] / name) in out
+        assert "Report: %s (%s, evidence/)" % (runs["dir"] / name, ", ".join(REPORT_FILES)) in out
         assert "Latest: %s -> %s" % (runs["dir"] / "latest", name) in out
 
 
@@ -96,6 +97,9 @@ def test_the_fleet_runs_redacted_copy_holds_no_inventory_name(runs):
     assert set(HOSTS) <= set(mapping["hosts"])
     assert "corp.example.com" in mapping["domains"]
     assert sorted(os.listdir(str(first / "redacted" / "evidence"))) == ["host-1.json", "host-2.json", "host-3.json"]
+    assert sorted(os.listdir(str(first / "redacted"))) == sorted(REPORT_FILES + ["evidence"])
+    junit = (first / "redacted" / "report.junit.xml").read_text()
+    assert re.findall(r'<testcase classname="[^"]*" name="([^"]*)"', junit) == ["host-1", "host-2", "host-3"]
     report = json.loads((first / "redacted" / "report.json").read_text())
     assert sorted(report["hosts"]) == ["host-1", "host-2", "host-3"]
     for path in (first / "redacted").rglob("*"):
