@@ -153,8 +153,8 @@ class ActionModule(ActionBase):
             pruned, prune_notes = reports.prune(args["keep"], protect=(run.name,))
             notes = reports.notes + prune_notes
         if redaction_error:
-            raise _report_files.ReportFilesError(0, "the report is complete in %s, but the redacted copy was not "
-                                                     "written: %s" % (run.path, redaction_error))
+            raise _report_files.ReportFilesError(
+                0, "the report is complete in %s, but the redacted copy was not written: %s" % (run.path, redaction_error))
         names = [os.path.basename(f) for f in files] + (["evidence/"] if evidence_dir else [])
         lines = ["Report: %s (%s)" % (run.path, ", ".join(names) or "no files"), "Latest: %s -> %s" % (latest, run.name)]
         if written:

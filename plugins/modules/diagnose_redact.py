@@ -13,10 +13,11 @@ short_description: Write a redacted copy of an earlier diagnose run, to share
 version_added: 0.1.0
 description:
   - Reads a run that M(sshdoctor.connreset.diagnose_report) wrote (C(report.json) and C(evidence/*.json)) and writes
-    C(redacted/) beside its files, the same C(report.json), C(report.md), C(report.html) and C(evidence/) with IP
-    addresses and networks, host names, user names, MAC addresses and SSH key fingerprints replaced by tokens
-    (C(host-3), C(client-12), C(net-2/24) keeping the prefix length, C(user-5), C(mac-1), C(key-1)). The same value
-    becomes the same token everywhere in the run, so the findings still read.
+    C(redacted/) beside its files, the same report files the run has (C(report.json), C(report.md), C(report.html),
+    C(report.junit.xml) with the run's own O(sshdoctor.connreset.diagnose_report#module:fail_on) threshold) and
+    C(evidence/) with IP addresses and networks, host names, user names, MAC addresses and SSH key fingerprints replaced
+    by tokens (C(host-3), C(client-12), C(net-2/24) keeping the prefix length, C(user-5), C(mac-1), C(key-1)). The same
+    value becomes the same token everywhere in the run, so the findings still read.
   - The mapping from originals to tokens goes to the run's C(redaction-map.json) (mode C(0600)), never into C(redacted/).
   - The report is redacted as data and rendered again by the same renderers; the rendered text is then searched for
     every value the mapping holds, and for any address; if one is found, nothing is written and the task fails.
