@@ -17,7 +17,9 @@ story still reads: ``host-3`` refuses ``client-12``, ``user-5`` failed from ``ne
   ``.corp.example.com`` (a hosts.allow domain) ``.domain-M``, ``example.com`` ``domain-M``,
   ``web1.lan`` ``host-N.lan``. A dotted word is a DNS name when its last label is a top-level
   domain (``TLDS``) or it ends in a known domain (those of the inventory names and the
-  ``domains`` given): ``report.json`` and ``sshd_config.d`` are not names.
+  ``domains`` given): ``report.json`` and ``sshd_config.d`` are not names. The public domains of
+  SSH's algorithm and extension names (``curve25519-sha256@libssh.org``, ``*@openssh.com``,
+  ``KEEP_DOMAINS``) stay: they name software, not anyone's machines.
 - User names in sshd's and PAM's lines ("Invalid user U from", "Accepted publickey for U from",
   "Connection reset by authenticating user U", "session opened for user U(uid=...)", "user=U"),
   ``/home/U``, ``AllowUsers`` / ``DenyUsers`` / ``Match User`` and keys such as ``user``:
@@ -90,6 +92,9 @@ INTERNAL_TLDS = frozenset("internal local lan home corp intranet private localdo
 GENERIC_LABELS = frozenset("www api mail smtp imap pop pop3 ns ns1 ns2 ns3 dns ftp vpn proxy gw gateway router "
                            "host server login auth db web app".split())
 KEEP_HOSTS = frozenset(["localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback", "localdomain"])
+# Domains in the names of SSH algorithms and extensions (RFC 4251 name@domain): sshd -T's ciphers, macs,
+# kexalgorithms, hostkeyalgorithms, "hostkeys-00@openssh.com" in the journal. They name software.
+KEEP_DOMAINS = frozenset(["openssh.com", "libssh.org", "ssh.com"])
 # System accounts, and words sshd writes where a user name goes.
 KEEP_USERS = frozenset("""
 root nobody sshd daemon bin sys sync games man lp mail news uucp proxy www-data backup list irc gnats
@@ -576,7 +581,8 @@ class Redactor(object):
         labels = low.split(".")
         tld = labels[-1]
         known = self._domain_of(low) or (not dot and low in self._tokens["host"])
-        if (not known and tld not in TLDS) or not re.search(r"[a-z]", tld) or low in KEEP_HOSTS:
+        public = not known and any(low == keep or low.endswith("." + keep) for keep in KEEP_DOMAINS)
+        if (not known and tld not in TLDS) or not re.search(r"[a-z]", tld) or low in KEEP_HOSTS or public:
             return None if learn else self._literals(found)
         if dot or low in self._domains:
             if learn:

@@ -124,6 +124,9 @@ def test_networks_keep_their_prefix_length(text, expected):
     "report.json, sshd_config.d/50-keepalive.conf, ansible.builtin.copy, auth.log.2.gz, ssh.service",
     "load 1.25. then 3.5.",  # prose numbers before a full stop are not hosts.allow prefixes
     "link/loopback 00:00:00:00:00:00 brd 00:00:00:00:00:00",
+    # SSH's algorithm names (sshd -T of Debian 12; a Debian 12 journal line): their domains name software
+    "kexalgorithms sntrup761x25519-sha512@openssh.com,curve25519-sha256,curve25519-sha256@libssh.org,ecdh-sha2-nistp256",
+    "no matching key exchange method found. Their offer: diffie-hellman-group1-sha1,ext-info-c,kex-strict-c-v00@openssh.com",
 ])
 def test_what_names_no_one_stays(text):
     redactor, out = redacted([text])
@@ -338,6 +341,7 @@ def test_a_report_redacted_and_rendered_holds_no_original_and_the_same_findings(
     assert {"203.0.113.0/24", "198.51.100.0/24", "192.168.0.0/16", "10.1.2.0/24", "2001:db8::/32"} <= set(mapping["networks"])
     assert "2001:db8:0:12::7" in mapping["addresses"]
     assert set(mapping["users"]) == {"alice"}
+    assert not {"openssh.com", "libssh.org"} & set(mapping["domains"])
     assert mapping["addresses"]["192.0.2.44"] == mapping["hosts"]["db-bravo"] + "-addr"
     # nothing of it is left, in the data or in any rendering, nor in the evidence documents
     texts = [strings(clean), _report.render_json(clean), _report.render_markdown(clean).replace("\\", ""),
