@@ -80,8 +80,8 @@ def pytest_terminal_summary(terminalreporter):
     write("")
     write("fuzz figures (%s profile, %s examples per target, %s time shapes): %s" % (
         data["profile"], data["examples_per_target"], data["time_shapes_per_target"], path))
-    write("%-42s %9s %10s %12s %10s %12s %s" % ("target", "calls", "exceptions", "slowest (s)", "chars", "time checks",
-                                                  "64 KB / 1 KB (bound)"))
+    columns = ("target", "calls", "exceptions", "slowest (s)", "chars", "time checks", "64 KB / 1 KB (bound)")
+    write("%-42s %9s %10s %12s %10s %12s %s" % columns)
     for name in sorted(data["stats"]):
         entry = data["stats"][name]
         write("%-42s %9d %10d %12.4f %10d %12s %s" % (

@@ -406,4 +406,3 @@ TARGETS = [
            is_dict, owner="harden", shapes=(("Missing privilege separation directory: /run/", "a", ""),)),
 ]
 
-BY_NAME = dict((t.name, t) for t in TARGETS)

@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 from ansible_collections.sshdoctor.connreset.plugins.module_utils import _sshd_config, _sshd_placement
 from ansible_collections.sshdoctor.connreset.tests.unit import timing
 from ansible_collections.sshdoctor.connreset.tests.unit.fuzz import _fuzz
-from ansible_collections.sshdoctor.connreset.tests.unit.fuzz.targets import BY_NAME, TARGETS
+from ansible_collections.sshdoctor.connreset.tests.unit.fuzz.targets import TARGETS
 
 
 def _marks(target, known):
@@ -125,8 +125,7 @@ def _walk(files):
 
 @pytest.mark.parametrize("function", [
     pytest.param(_walk, id="_sshd_config.walk_config"),
-    pytest.param(_plan, id="_sshd_placement.plan_placement", marks=_marks(BY_NAME["_sshd_placement.plan_placement"],
-                                                                         BY_NAME["_sshd_placement.plan_placement"].slow)),
+    pytest.param(_plan, id="_sshd_placement.plan_placement"),
 ])
 def test_include_loops_cost_what_the_bounded_walk_costs(function):
     """issue 17: 8 drop-ins that each Include the drop-in directory took placement planning 7.6 s.
