@@ -405,4 +405,3 @@ TARGETS = [
     Target("_sshd_environment.classify_sshd_t", _sshd_t_environment, ["debian*/sshd_placement/sshd_t_*.txt", "debian*/sshd_t_*.txt"],
            is_dict, owner="harden", shapes=(("Missing privilege separation directory: /run/", "a", ""),)),
 ]
-
