@@ -222,6 +222,11 @@ def window_of(incident):
     return incident["at_epoch"] - half, incident["at_epoch"] + half
 
 
+def _few(addresses):
+    """``a, b, c, d, e and 3 more``: the first five of a list of addresses."""
+    return ", ".join(addresses[:5]) + (" and %d more" % (len(addresses) - 5) if len(addresses) > 5 else "")
+
+
 def ago(delta):
     """``5 h 2 min before`` / ``40 s after`` for a signed number of seconds (event minus incident)."""
     word = "before" if delta < 0 else "after"
@@ -324,14 +329,14 @@ def _client_and_time(item, ctx):
     named = False
     if ctx.clients:
         spared = [n for n in scope.get("not_clients") or [] if any(spec_contains(n, c) for c in ctx.clients)]
-        if spared:
-            return rule_out("it spares %s (%s)" % (ctx.who, scope.get("basis") or "exempted: %s" % ", ".join(spared)))
         hits = scope.get("clients")
+        if spared:
+            return rule_out("it spares %s (%s)%s" % (ctx.who, scope.get("basis") or "exempted: %s" % ", ".join(spared),
+                                                     "; it hits %s" % _few(hits) if isinstance(hits, list) and hits else ""))
         if isinstance(hits, list):
             if not any(specs_overlap(h, c) for h in hits for c in ctx.clients):
                 return rule_out("%s%s hits %s, not %s" % (
-                    scope.get("basis") or item["summary"].rstrip("."), "" if scope.get("basis") else ":",
-                    ", ".join(hits[:5]) + (" and %d more" % (len(hits) - 5) if len(hits) > 5 else ""), ctx.who))
+                    scope.get("basis") or item["summary"].rstrip("."), "" if scope.get("basis") else ":", _few(hits), ctx.who))
             named = True
     # the time
     events = [e for e in scope.get("events") or [] if isinstance(e, dict) and isinstance(e.get("epoch"), (int, float))]

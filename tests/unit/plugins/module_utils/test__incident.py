@@ -160,7 +160,7 @@ def test_the_quieter_fault_that_hit_the_victim_wins_over_the_louder_one():
     assert result["verdict"]["tie"] == "the client's own evidence"
     assert "maxstartups_drop of %s x3" % VICTIM in result["verdict"]["why"]
     why = ruled(result)["tcp_wrappers_denied"]
-    assert why == "it spares %s (/etc/hosts.deny line 1: sshd: %s)" % (VICTIM, OTHER)
+    assert why == "it spares %s (/etc/hosts.deny line 1: sshd: %s); it hits %s" % (VICTIM, OTHER, OTHER)
 
 
 def test_the_louder_fault_is_the_other_clients_verdict():
