@@ -107,6 +107,17 @@ def _as_int(value):
         return 0
 
 
+def _clipped(start, resolution, first, last, sig_id, kind, count):
+    """A histogram bucket's event, narrowed to the signature's exact first and last line where they fall in it
+    (a single line at 15:53:12 is not "somewhere in 15:53:00 .. 15:54:00")."""
+    end = start + resolution
+    low = max(start, int(first)) if first is not None else start
+    high = min(end, int(last) + (0 if last == int(last) else 1)) if last is not None else end
+    if low > high:  # first/last disagree with the bucket: keep the bucket
+        low, high = start, end
+    return event(low, sig_id, kind, None, count, high - low)
+
+
 def signature_events(ev, sig_ids, clients=True):
     """Events of journal signatures ``sig_ids``.
 
@@ -127,9 +138,10 @@ def signature_events(ev, sig_ids, clients=True):
         buckets = histogram.get("buckets") if isinstance(histogram.get("buckets"), list) else None
         if buckets:
             resolution = _as_int(histogram.get("resolution_s")) or 60
+            first, last = epoch_of(info.get("first_seen")), epoch_of(info.get("last_seen"))
             for bucket in buckets:
                 if isinstance(bucket, (list, tuple)) and len(bucket) == 2 and _as_int(bucket[1]) > 0:
-                    out.append(event(_as_int(bucket[0]), sig_id, kind, None, _as_int(bucket[1]), resolution))
+                    out.append(_clipped(_as_int(bucket[0]), resolution, first, last, sig_id, kind, _as_int(bucket[1])))
         else:
             first, last = epoch_of(info.get("first_seen")), epoch_of(info.get("last_seen"))
             if first is not None or last is not None:

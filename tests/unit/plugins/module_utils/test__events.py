@@ -42,12 +42,20 @@ def test_histogram_buckets_are_events_of_every_client_and_focus_gives_the_reques
     found = _events.signature_events(host, ["maxstartups_drop"])
     generic = [(e["epoch"], e["count"], e["span_s"]) for e in found if e["client"] is None]
     assert AT % 60 == 40
-    assert generic == [(AT - 3040, 1, 60), (AT - 100, 2, 60), (AT - 40, 1, 60)]  # minute buckets, every line once
+    # minute buckets, every line once; the first and the last narrowed to the signature's first and last line
+    assert generic == [(AT - 3000, 1, 0), (AT - 100, 2, 60), (AT - 40, 1, 43)]
     own = [e["epoch"] for e in found if e["client"] == VICTIM]
     assert own == drops  # exact, from focus; its tally is not counted again
     other = [e for e in found if e["client"] == "203.0.113.9"]
     assert [(e["epoch"], e["count"], e["span_s"]) for e in other] == [(AT - 3000, 1, 0)]
     assert all(e["kind"] == "maxstartups" for e in found)
+
+
+def test_a_single_line_in_its_minutes_bucket_is_dated_to_its_second():
+    """The molecule incident run: one 'beginning MaxStartups throttling' line at :12 of its minute counted as
+    inside a window that began at :30 of that minute, and won over the restart the window was about."""
+    host = ev(journal=journal(signatures={"maxstartups_throttling_begin": signature("maxstartups_throttling_begin", [AT - 28])}))
+    assert [(e["epoch"], e["span_s"]) for e in _events.signature_events(host, ["maxstartups_throttling_begin"])] == [(AT - 28, 0)]
 
 
 def test_without_a_histogram_the_first_and_last_line_bound_the_event():
