@@ -12,13 +12,13 @@ module: diagnose_incident
 short_description: Check and normalise the incident a diagnosis is about (client, time, window, the client's error)
 version_added: 0.1.0
 description:
-  - The question an admin asks in an incident is sharper than "what is wrong with these hosts": "my connection from
-    198.51.100.7 to web3 was reset at 14:03 and my ssh printed X: why?". This action checks those inputs and puts them
+  - The question an admin asks in an incident is sharper than "what is wrong with these hosts"; it is "my connection
+    from 198.51.100.7 to web3 was reset at 14:03 and my ssh printed X, why?". This action checks those inputs and puts them
     in the form M(sshdoctor.connreset.diagnose_report) scopes each host's findings with.
   - A bad value fails the task with a message that names the option's variable in the
     P(sshdoctor.connreset.diagnose#role) role (C(diagnose_client), C(diagnose_at), C(diagnose_window),
     C(diagnose_client_error)); the role runs this first, so nothing is collected for a question that cannot be asked.
-  - An action plugin does it in the controller's worker process: it starts no module and contacts no host.
+  - An action plugin does it in the controller's worker process; it starts no module and contacts no host.
   - The client's message is matched against the client error catalogue (OpenSSH 8.4 to 10.x); a message it does not
     know is reported as unknown, and nothing is inferred from it.
 author:
@@ -41,7 +41,7 @@ options:
   client:
     description:
       - The client's address or CIDR (V(198.51.100.7), V(203.0.113.0/24), V(2001:db8::/32)), or a list of them (at most 16).
-      - Not a host name: the address as the server sees it.
+      - Not a host name, but the address as the server sees it.
     type: raw
   at:
     description:

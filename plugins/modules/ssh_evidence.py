@@ -48,11 +48,11 @@ options:
     type: str
   clients:
     description:
-      - Client addresses or CIDRs (V(198.51.100.7), V(203.0.113.0/24), V(2001:db8::/32)) the collectors evaluate:
+      - Client addresses or CIDRs (V(198.51.100.7), V(203.0.113.0/24), V(2001:db8::/32)) the collectors evaluate, namely
         hosts.allow / hosts.deny (a CIDR for its first address, with a note), and the collectors that tally or
         look up clients. At most 16.
       - The journal section follows each address or CIDR (its C(focus) and per-signature C(clients)).
-      - By default the address the SSH connection the module came in on comes from: C(SSH_CONNECTION), or, when
+      - By default the address the SSH connection the module came in on comes from, read from C(SSH_CONNECTION), or, when
         C(become) through sudo has reset the environment, the peer of the sshd process that carries the connection
         (see RV(clients_source)). The journal follows that address; without any, the journal has no C(focus).
     type: list
