@@ -333,7 +333,7 @@ def contradiction(classified, cause):
     """Why the client's message rules ``cause`` out, or None when it fits (or says nothing)."""
     if not classified or not classified.get("known"):
         return None
-    if cause in classified.get("causes") or []:
+    if cause in (classified.get("causes") or []):
         return None
     said = classified.get("line") or classified.get("id")
     if not classified.get("reset"):

@@ -82,7 +82,7 @@ def local_zone(epoch):
     offset = calendar.timegm(moment) - int(epoch)
     sign = "+" if offset >= 0 else "-"
     return "%s (UTC%s%02d:%02d)" % (time.strftime("%Z", moment) or "local", sign, abs(offset) // 3600,
-                                   abs(offset) % 3600 // 60)
+                                    abs(offset) % 3600 // 60)
 
 
 def parse_at(value, now, local_epoch=time.mktime, zone_name=local_zone):

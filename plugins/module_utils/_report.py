@@ -348,8 +348,8 @@ def counts_line(report):
     if unhealthy_info:
         parts.append("%d info" % unhealthy_info)
     if counts.get("healthy"):
-        parts.append("%d healthy%s" % (counts["healthy"], (" (%d with advisories)" % counts["healthy_with_advisories"])
-                                         if counts.get("healthy_with_advisories") else ""))
+        advisories = counts.get("healthy_with_advisories")
+        parts.append("%d healthy%s" % (counts["healthy"], (" (%d with advisories)" % advisories) if advisories else ""))
     unknown = sum(1 for e in hosts.values() if e.get("health") == UNKNOWN and not e["findings"])
     if unknown:
         parts.append("%d not diagnosed" % unknown)
@@ -459,7 +459,7 @@ def render_markdown(report):
         out += ["## Across the fleet", ""]
         for item in report["fleet"]:
             out.append("- **%s** on %s: %s" % (md_text(item["cause"]), ", ".join(md_text(h) for h in item["hosts"]),
-                                              md_text(item["summary"])))
+                                               md_text(item["summary"])))
         out.append("")
     out.append(md_text(counts_line(report)))
     out.append("")

@@ -137,23 +137,23 @@ def faults(cap):
         for ip in each_client:
             cap.sh(server, template % ip)
 
-    def refused(_):
+    def refused(_server):
         cap.sh("s12", "systemctl stop ssh")
         cap.clients_at_once("connection_refused", "s12")
         cap.sh("s12", "systemctl start ssh")
 
-    def timed_out(_):
+    def timed_out(_server):
         cap.sh("s12", "iptables -I INPUT -p tcp --dport 22 -j DROP")
         cap.clients_at_once("connect_timed_out", "s12")
         cap.sh("s12", "iptables -D INPUT -p tcp --dport 22 -j DROP")
 
-    def no_route(_):
+    def no_route(_server):
         rule = "INPUT -p tcp --dport 22 -j REJECT --reject-with icmp-host-unreachable"
         cap.sh("s12", "iptables -I " + rule)
         cap.clients_at_once("no_route_to_host", "s12")
         cap.sh("s12", "iptables -D " + rule)
 
-    def wrappers(_):
+    def wrappers(_server):
         cap.sh("s12", "echo 'sshd: %s' >> /etc/hosts.deny" % ", ".join(each_client))
         # libwrap holds a denied connection about 5 s before it closes it: wait longer than that
         cap.clients_at_once("kex_exchange_identification_reset", "s12", options=["-o", "ConnectTimeout=15"])
@@ -169,13 +169,13 @@ def faults(cap):
         cap.sh(holder, "pkill -f '^python3 -c import socket' || true")
         cap.sh(server, "rm -f /etc/ssh/sshd_config.d/99-capture.conf && systemctl reload ssh")
 
-    def maxstartups_92(_):
+    def maxstartups_92(_server):
         hold_and_try("exceeded_maxstartups", "s12", "s13")
 
-    def maxstartups_100(_):
+    def maxstartups_100(_server):
         hold_and_try("not_allowed_at_this_time_maxstartups", "s13", "s12")
 
-    def penalty(_):
+    def penalty(_server):
         cap.sh("s13", "printf 'PerSourcePenalties noauth:60s min:1s\\n' > /etc/ssh/sshd_config.d/99-capture.conf "
                       "&& systemctl restart ssh")
         time.sleep(1)
@@ -185,7 +185,7 @@ def faults(cap):
         cap.clients_at_once("not_allowed_at_this_time_penalty", "s13")
         cap.sh("s13", "rm -f /etc/ssh/sshd_config.d/99-capture.conf && systemctl restart ssh")
 
-    def grace(_):
+    def grace(_server):
         cap.sh("s12", "printf 'LoginGraceTime 2\\n' > /etc/ssh/sshd_config.d/99-capture.conf && systemctl reload ssh")
         time.sleep(1)
         cap.clients_at_once("connection_closed_login_grace_time", "s12",
@@ -195,62 +195,62 @@ def faults(cap):
                                  "DISPLAY": "none"})
         cap.sh("s12", "rm -f /etc/ssh/sshd_config.d/99-capture.conf && systemctl reload ssh")
 
-    def reset_in_kex(_):
+    def reset_in_kex(_server):
         # The client's KEXINIT (over 500 bytes) is answered with a TCP reset; its banner line is not.
         template = "iptables -I INPUT -p tcp --dport 22 -s %s -m length --length 500:65535 -j REJECT --reject-with tcp-reset"
         iptables_each("s12", template)
         cap.clients_at_once("connection_reset_in_kex", "s12")
         iptables_each("s12", template.replace("-I INPUT", "-D INPUT"))
 
-    def reset_session(_):
+    def reset_session(_server):
         template = "iptables -I INPUT -p tcp --dport 22 -s %s -j REJECT --reject-with tcp-reset"
         cap.clients_at_once("session_reset_by_firewall", "s12", command="sleep 8",
                             options=["-o", "ServerAliveInterval=1"],
                             during=lambda: iptables_each("s12", template))
         iptables_each("s12", template.replace("-I INPUT", "-D INPUT"))
 
-    def idle_conntrack(_):
+    def idle_conntrack(_server):
         rule = "INPUT -p tcp --dport 22 -m conntrack --ctstate INVALID -j REJECT --reject-with tcp-reset"
         cap.sh("s12", "iptables -A " + rule)
         cap.clients_at_once("session_idle_conntrack_reset", "s12", command="sleep 12")
         cap.sh("s12", "iptables -D " + rule)
 
-    def killed(_):
+    def killed(_server):
         cap.clients_at_once("session_process_killed", "s12", command="sleep 20",
                             during=lambda: cap.sh("s12", "sleep 1; pkill -9 -f '^sshd: root@notty' || true"))
 
-    def silent(_):
+    def silent(_server):
         template = "iptables -I INPUT -p tcp --dport 22 -s %s -j DROP"
         cap.clients_at_once("server_not_responding", "s12", command="sleep 20",
                             options=["-o", "ServerAliveInterval=1", "-o", "ServerAliveCountMax=2"],
                             during=lambda: iptables_each("s12", template))
         iptables_each("s12", template.replace("-I INPUT", "-D INPUT"))
 
-    def kex_mismatch(_):
+    def kex_mismatch(_server):
         cap.clients_at_once("no_matching_key_exchange", "s12", options=["-o", "KexAlgorithms=diffie-hellman-group1-sha1"])
 
-    def cipher_mismatch(_):
+    def cipher_mismatch(_server):
         cap.clients_at_once("no_matching_cipher", "s12", options=["-o", "Ciphers=3des-cbc"])
 
-    def banner_timeout(_):
+    def banner_timeout(_server):
         rule = "OUTPUT -p tcp --sport 22 --tcp-flags SYN NONE -j DROP"
         cap.sh("s12", "iptables -I " + rule)
         cap.clients_at_once("banner_exchange_timed_out", "s12", options=["-o", "ConnectTimeout=3"])
         cap.sh("s12", "iptables -D " + rule)
 
-    def denied(_):
+    def denied(_server):
         cap.clients_at_once("permission_denied", "s12", options=["-o", "PubkeyAuthentication=no"])
 
-    def bad_owner(_):
+    def bad_owner(_server):
         on_clients("touch /root/.ssh/config && chmod 666 /root/.ssh/config")
         cap.clients_at_once("bad_owner_or_permissions", "s12")
         on_clients("rm -f /root/.ssh/config")
 
-    def unresolved(_):
+    def unresolved(_server):
         for client in cap.clients:
             for verbose in (False, True):
-                result = podman("exec", cap.name(client), *(SSH + (["-v"] if verbose else []) + DEFAULTS +
-                                                             ["root@no-such-host.invalid", "true"]), check=False)
+                argv = SSH + (["-v"] if verbose else []) + DEFAULTS + ["root@no-such-host.invalid", "true"]
+                result = podman("exec", cap.name(client), *argv, check=False)
                 cap.outputs.append(("could_not_resolve_hostname", cap.clients[client], verbose, result.stderr,
                                     result.returncode))
 

@@ -43,7 +43,7 @@ def test_histogram_buckets_are_events_of_every_client_and_focus_gives_the_reques
     generic = [(e["epoch"], e["count"], e["span_s"]) for e in found if e["client"] is None]
     assert AT % 60 == 40
     # minute buckets, every line once; the first and the last narrowed to the signature's first and last line
-    assert generic == [(AT - 3000, 1, 0), (AT - 100, 2, 60), (AT - 40, 1, 43)]
+    assert generic == [(AT - 3000, 1, 20), (AT - 100, 2, 60), (AT - 40, 1, 43)]
     own = [e["epoch"] for e in found if e["client"] == VICTIM]
     assert own == drops  # exact, from focus; its tally is not counted again
     other = [e for e in found if e["client"] == "203.0.113.9"]

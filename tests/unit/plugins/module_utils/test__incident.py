@@ -54,10 +54,9 @@ def ruled(result):
 
 
 def wrappers(decisions, deny_line="sshd: %s" % OTHER):
+    rule = {"line": 1, "text": deny_line, "clients": deny_line.split(": ", 1)[1], "options": None, "applies_to_sshd": True}
     return {"applies": True, "decisions": decisions, "notes": [],
-            "files": {"/etc/hosts.deny": {"rules": [{"line": 1, "text": deny_line, "clients": deny_line.split(": ", 1)[1],
-                                                      "options": None, "applies_to_sshd": True}]},
-                      "/etc/hosts.allow": {"rules": []}}}
+            "files": {"/etc/hosts.deny": {"rules": [rule]}, "/etc/hosts.allow": {"rules": []}}}
 
 
 def decision(client, allowed, line=1, rule="sshd: %s" % OTHER):
