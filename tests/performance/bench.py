@@ -5,7 +5,7 @@
 
 Run it as ``./dev bench [options]`` (tests/performance/run). Three parts, each optional:
 
-fleet    K healthy Debian 12 containers (bench-f01..), reached over SSH with a key of
+fleet    K healthy Debian 12 containers (<prefix>-f01..), reached over SSH with a key of
          the benchmark's own. Per repetition, in rotating order, it runs:
            A   naive.yml: 10 command tasks with registered output, facts on, Ansible defaults
            A'  the same, facts off, pipelining on, ControlPersist on, forks = K
@@ -26,6 +26,9 @@ journal  a container whose journal holds about a million entries; sshd_journal_i
 
 Every figure is the median over --reps repetitions (default 5) after one unmeasured
 warm-up round; ratios are ratios of medians. --profile PART profiles that part instead.
+
+Container names start with $SSHDOCTOR_BENCH_PREFIX (default ``bench``): two benchmarks with
+different prefixes can run side by side, and each one removes only its own containers.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -39,6 +42,7 @@ import json
 import math
 import os
 import platform
+import re
 import resource
 import shutil
 import signal
@@ -55,7 +59,9 @@ sys.path.insert(0, HERE)
 import synth  # noqa: E402  pylint: disable=wrong-import-position
 
 IMAGE = "localhost/sshdoctor-debian12:latest"
-TAG = "bench"
+TAG = os.environ.get("SSHDOCTOR_BENCH_PREFIX") or "bench"
+if not re.match(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,40}$", TAG):
+    sys.exit("SSHDOCTOR_BENCH_PREFIX must be letters, digits, '.', '_' or '-' (a podman name prefix), not %r" % TAG)
 CACHE = os.path.join(os.environ.get("SSHDOCTOR_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "sshdoctor"), "bench")
 REMOTE_LIB = "/opt/bench/lib"
 REMOTE_DIR = "/opt/bench"
@@ -382,7 +388,7 @@ def variant_env(cfg, run):
 
 
 def run_fleet(opts, results):
-    workdir = os.path.join(CACHE, "fleet-k%d" % opts.k)
+    workdir = os.path.join(CACHE, "%s-fleet-k%d" % (TAG, opts.k))
     os.makedirs(workdir, exist_ok=True)
     names, hosts, key, inventory = fleet_setup(opts.k, workdir)
     wire = Wire(names)
@@ -601,7 +607,7 @@ def ssh_operations(builder, cfg, workdir):
 
 def profile_fleet(opts):
     """Where B's time goes: per-task timing, the controller's Python profile, and the remote module."""
-    workdir = os.path.join(CACHE, "fleet-k%d" % opts.k)
+    workdir = os.path.join(CACHE, "%s-fleet-k%d" % (TAG, opts.k))
     os.makedirs(workdir, exist_ok=True)
     names, hosts, key, inventory = fleet_setup(opts.k, workdir)
     variants = fleet_variants(opts.k, workdir, inventory, hosts, key, True)
@@ -834,7 +840,7 @@ def main():
                         help="fraction of the journal's entries written into ssh.service (the rest: other daemons)")
     parser.add_argument("--journal-args", default="{}", help="sshd_journal_info arguments as JSON")
     parser.add_argument("--keep", action="store_true", help="leave the containers running (reused by the next run)")
-    parser.add_argument("--down", action="store_true", help="remove every bench-* container and exit")
+    parser.add_argument("--down", action="store_true", help="remove every $SSHDOCTOR_BENCH_PREFIX-* container (default bench-*) and exit")
     parser.add_argument("--profile", choices=("fleet", "parse", "journal"), help="profile one part instead of benchmarking")
     parser.add_argument("--json", help="also write the raw results to this file")
     parser.add_argument("--markdown", help="also write the tables as Markdown to this file")
