@@ -22,11 +22,30 @@ description:
   - A collector that fails does not fail the module; its section then holds only C(error) (the exception) and
     C(notes).
   - The P(sshdoctor.connreset.diagnose#role) role runs it and turns its result into findings on the controller.
+  - An action plugin runs the module. With O(probe=true) it also probes the host's SSH port from the controller, with
+    the code of M(sshdoctor.connreset.ssh_probe), in a thread of the controller's worker process while the module runs on
+    the host, so that the evidence and the probe cost one task. A host Ansible cannot reach is still probed; the task
+    result then says C(unreachable) (as Ansible does) and holds RV(probe).
+  - When the play's batch has more hosts than C(forks), the task of its first host warns once, with the C(-f) to use.
+    It never changes C(forks).
 author:
   - sshdoctor.connreset contributors (@sshdoctor)
 extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.flow
   - sshdoctor.connreset.attributes
   - sshdoctor.connreset.attributes.info_module
+attributes:
+  action:
+    support: full
+  async:
+    support: partial
+    details:
+      - Not with O(probe=true).
+  bypass_host_loop:
+    support: none
+  platform:
+    platforms: posix
 notes:
   - Commands run with C(LC_ALL=C) and argument lists, never through a shell.
   - A missing tool or a lack of privilege does not fail the module; each section's C(notes) says what could not be
@@ -54,6 +73,51 @@ options:
     description: At most this many of sshd's journal lines are read (the newest).
     type: int
     default: 100000
+  probe:
+    description:
+      - Also probe the host's SSH port from the controller while the module runs; the result is in RV(probe).
+      - The probe's few connections may show in the journal the module reads, as ordinary closes before
+        authentication (C(Connection closed by ... [preauth])), which no signature counts.
+    type: bool
+    default: false
+  probe_options:
+    description:
+      - The probe's options, as M(sshdoctor.connreset.ssh_probe) takes them (see there), except C(sshd_ports).
+      - When neither C(port) nor C(ansible_port) names the port, the probe tries 22 and, if the evidence shows sshd
+        listening on other ports only, probes the first of those after the module has returned.
+    type: dict
+    default: {}
+    suboptions:
+      host:
+        description: Name or address to probe; by default C(ansible_host), else C(inventory_hostname).
+        type: str
+      port:
+        description: TCP port to probe; by default C(ansible_port) for SSH connections, else 22 (see above).
+        type: int
+      samples:
+        description: How many connections to make (1 to 20).
+        type: int
+        default: 3
+      timeout:
+        description: Seconds to wait for the TCP connection.
+        type: float
+        default: 3.0
+      banner_timeout:
+        description: Seconds to wait, once connected, for the banner (or for the server to close).
+        type: float
+        default: 6.0
+      interval:
+        description: Seconds between samples.
+        type: float
+        default: 0.2
+      mtr:
+        description: Add C(mtr --report --json) output, when mtr is installed on the controller.
+        type: bool
+        default: false
+      mtr_cycles:
+        description: Pings per hop for C(mtr).
+        type: int
+        default: 5
 seealso:
   - module: sshdoctor.connreset.ssh_probe
   - module: sshdoctor.connreset.diagnose_report
@@ -110,6 +174,11 @@ evidence:
   sample:
     sshd: {"installed": true, "version": "9.2p1", "config_valid": true, "notes": []}
     firewall: {"error": "OSError: [Errno 12] Cannot allocate memory", "notes": []}
+probe:
+  description: What M(sshdoctor.connreset.ssh_probe) returns as its C(probe), for the same host.
+  returned: when O(probe=true), also for an unreachable host
+  type: dict
+  sample: {"host": "10.88.0.5", "port": 22, "port_from": "default", "outcome": "banner", "samples_total": 3, "banners": 3}
 timings_ms:
   description: Milliseconds each collector took.
   returned: always
@@ -144,6 +213,9 @@ def main():
             since=dict(type="str"),
             clients=dict(type="list", elements="str"),
             max_lines=dict(type="int", default=100000),
+            # Taken by the action plugin on the controller (its options are checked there) and never sent to the host.
+            probe=dict(type="bool", default=False),
+            probe_options=dict(type="dict", default={}),
         ),
         supports_check_mode=True,
     )
