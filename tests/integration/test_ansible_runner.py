@@ -82,18 +82,19 @@ def test_the_job_succeeds_on_the_implicit_localhost(job):
     assert not stats["failures"] and not stats["dark"] and not stats["changed"]
 
 
-def test_one_remote_task_then_the_controller_side_steps(job):
+def test_one_task_per_host_then_the_report(job):
     ran = [(e["task"], e["resolved_action"]) for e in task_events(job, "runner_on_ok")]
     actions = [action for task, action in ran]
     assert actions == [
         "ansible.builtin.validate_argument_spec",
         "sshdoctor.connreset.ssh_evidence",
-        "sshdoctor.connreset.ssh_probe",
         "sshdoctor.connreset.diagnose_report",
     ]
     evidence = task_events(job, "runner_on_ok", "sshdoctor.connreset.ssh_evidence")[0]
     assert evidence["host"] == "localhost"
     assert set(evidence["res"]["evidence"]) == {"sshd", "journal", "oom", "firewall", "tcp_wrappers", "host_health"}
+    # The controller's probe came back in the same task.
+    assert evidence["res"]["probe"]["samples_total"] == 3
 
 
 def test_the_report_event_and_files_agree(job):
@@ -125,8 +126,10 @@ def test_an_unreachable_host_stays_in_the_play_and_in_the_report(fleet_job):
     assert fleet_job["result"].status == "successful", fleet_job["stdout"][-3000:]
     unreachable = task_events(fleet_job, "runner_on_unreachable")
     assert [(e["host"], e["resolved_action"]) for e in unreachable] == [("down", "sshdoctor.connreset.ssh_evidence")]
-    probed = [e["host"] for e in task_events(fleet_job, "runner_on_ok", "sshdoctor.connreset.ssh_probe")]
-    assert sorted(probed) == ["down", "localhost"]
+    # The unreachable host was probed in its evidence task all the same.
+    assert unreachable[0]["res"]["probe"]["outcome"] == "refused"
+    ok = task_events(fleet_job, "runner_on_ok", "sshdoctor.connreset.ssh_evidence")
+    assert [e["host"] for e in ok] == ["localhost"] and ok[0]["res"]["probe"]["samples_total"] == 3
     res = task_events(fleet_job, "runner_on_ok", "sshdoctor.connreset.diagnose_report")[0]["res"]
     assert res["hosts"]["down"]["status"] == "unreachable" and res["hosts"]["down"]["reachable"] is False
     report = json.loads((fleet_job["report_dir"] / "report.json").read_text())
