@@ -3,11 +3,14 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Action plugin for sshdoctor.connreset.ssh_evidence: the module on the host, the probe beside it.
 
-Runs the ``ssh_evidence`` module on the host as Ansible's own ``normal`` action does and,
+Runs the ``ssh_evidence`` module on the host with Ansible's own ``normal`` action and,
 with ``probe: true``, probes the host's SSH port from the controller in a thread of this
 worker process while the module runs (the code of the ``ssh_probe`` action), so that the
-diagnosis costs one task per host. An unreachable host is still probed: the result then
-says ``unreachable`` and holds the probe. See plugins/modules/ssh_evidence.py.
+diagnosis costs one task per host. A connection failure is not an UNREACHABLE result,
+which every callback prints as a red error block per host: the task is skipped for that
+host with ``connection_failed: true`` and Ansible's message in ``msg`` (and the probe,
+which still ran). Real failures of the module are still failures.
+See plugins/modules/ssh_evidence.py.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -18,10 +21,8 @@ import threading
 
 from ansible.errors import AnsibleConnectionFailure
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
-from ansible.module_utils.common.text.converters import to_text
-from ansible.plugins.action import ActionBase
+from ansible.plugins.action.normal import ActionModule as NormalAction
 from ansible.utils.display import Display
-from ansible.utils.vars import merge_hash
 from ansible_collections.sshdoctor.connreset.plugins.action import ssh_probe
 
 display = Display()
@@ -96,29 +97,25 @@ class _Probe(threading.Thread):
         return self.result
 
 
-class ActionModule(ActionBase):
-    _supports_check_mode = True
-    _supports_async = True
+class ActionModule(NormalAction):
+    """Ansible's own ``normal`` action (which runs any module), plus the probe and connection failures as a skip."""
 
     def run(self, tmp=None, task_vars=None):
         task_vars = task_vars or {}
-        result = super(ActionModule, self).run(tmp, task_vars)
-        del tmp
-
         module_args = dict(self._task.args)
         own_args = dict((name, module_args.pop(name)) for name in list(OWN_SPEC) if name in module_args)
         checked = ArgumentSpecValidator(OWN_SPEC).validate(own_args)
         if checked.error_messages:
-            return dict(result, failed=True, msg="ssh_evidence: %s" % "; ".join(checked.error_messages))
+            return dict(failed=True, msg="ssh_evidence: %s" % "; ".join(checked.error_messages))
         own = checked.validated_parameters
         probe_args = own["probe_options"]
         error = ssh_probe.check_args(probe_args)
         if own["probe"] and error:
-            return dict(result, failed=True, msg="probe_options: %s" % error)
-
-        wrap_async = self._task.async_val and not self._connection.has_native_async
-        if own["probe"] and wrap_async:
-            return dict(result, failed=True, msg="probe=true cannot run with async: run ssh_probe as a task of its own")
+            return dict(failed=True, msg="probe_options: %s" % error)
+        if own["probe"] and self._task.async_val:
+            return dict(failed=True, msg="probe=true cannot run with async: run ssh_probe as a task of its own")
+        # The module gets its own options only (the task object is this worker's copy).
+        self._task.args = module_args
 
         hint = forks_hint(task_vars)
         if hint:
@@ -132,27 +129,24 @@ class ActionModule(ActionBase):
                 prober.start()
 
         try:
-            module_result = self._execute_module(module_args=module_args, task_vars=task_vars, wrap_async=wrap_async)
+            result = super(ActionModule, self).run(tmp, task_vars)
         except AnsibleConnectionFailure as exc:
-            if prober is None:
-                raise
-            # What Ansible itself says of an unreachable host, plus what the controller saw of its SSH port.
-            return dict(result, unreachable=True, changed=False, msg=to_text(exc), probe=prober.wait())
+            result = dict(changed=False, skipped=True, connection_failed=True, msg=exc.message,
+                          skip_reason="Ansible cannot connect to this host; the probe and the report say why")
+            if prober is not None:
+                result["probe"] = prober.wait()
+            return result
 
-        result = merge_hash(result, module_result)
         if result.get("failed") and REQUIRETTY in "%s %s" % (result.get("module_stderr") or "", result.get("module_stdout") or ""):
             result["msg"] = REQUIRETTY_HINT + " (Ansible: %s)" % result.get("msg")
         if prober is not None:
             probe = prober.wait()
             host, port, chosen = prober.call[:3]
-            ports = sshd_ports(module_result)
+            ports = sshd_ports(result)
             if chosen == "default" and ports and port not in ports:
                 # Nothing named the port and sshd does not listen on 22: probe the port it listens on.
                 probe = ssh_probe.run_probe(host, ports[0], "sshd_ports", probe_args)
             result["probe"] = probe
         elif own["probe"]:
             result["probe"] = {"notes": ["no host to probe: set probe_options.host"]}
-
-        if not wrap_async:
-            self._remove_tmp_path(self._connection._shell.tmpdir)
         return result

@@ -161,9 +161,24 @@ def host_facts(evidence, probe):
         signatures = journal.get("signatures") if isinstance(journal.get("signatures"), dict) else {}
         seen = ", ".join("%s x%s" % (k, v.get("count")) for k, v in sorted(signatures.items(), key=lambda kv: -_rules.as_int(kv[1].get("count")))
                          if isinstance(v, dict))
-        facts.append(["Journal", "%s, %s lines read since %s%s" % (
-            journal.get("source") or "no source", journal.get("lines_read", "?"), journal.get("since") or "the start",
-            ("; " + seen) if seen else "; no known signature")])
+        availability = journal.get("availability")
+        period = journal.get("period") if isinstance(journal.get("period"), dict) else {}
+        if availability == "no_journal":
+            facts.append(["Journal", "no sshd log at all: no journal entries, no auth.log or secure"])
+        elif availability == "unreadable":
+            facts.append(["Journal", "%s: not readable (permissions; run with become)" % (journal.get("source") or "the log")])
+        else:
+            sources = [c.get("source") for c in journal.get("coverage") or [] if isinstance(c, dict) and c.get("lines")]
+            facts.append(["Journal", "%s, %s sshd lines read since %s%s%s" % (
+                " + ".join(str(x) for x in sources) or journal.get("source") or "no source", journal.get("lines_read", "?"),
+                period.get("requested_from") or journal.get("since") or "the start",
+                " (a journal without sshd lines in the window)" if availability == "journal_without_sshd_lines" else "",
+                ("; " + seen) if seen else "; no known signature")])
+        if period.get("complete") is False:
+            facts.append(["Journal coverage", "incomplete (%s): read from %s; not read: %s" % (
+                period.get("stopped_by") or "?", period.get("from") or "?",
+                ", ".join("%s .. %s" % (g[0] or "?", g[1] or "?") for g in period.get("not_covered") or []
+                          if isinstance(g, (list, tuple)) and len(g) == 2) or "?")])
     if ev.has("oom"):
         oom = ev.section("oom")
         facts.append(["OOM kills", "%d (sshd: %s)" % (len(oom.get("events") or []), oom.get("sshd_victims", 0))])

@@ -22,10 +22,13 @@ description:
   - A collector that fails does not fail the module; its section then holds only C(error) (the exception) and
     C(notes).
   - The P(sshdoctor.connreset.diagnose#role) role runs it and turns its result into findings on the controller.
+  - When Ansible cannot connect to the host (or cannot become root there), the task is skipped for that host with
+    RV(connection_failed) and Ansible's message in C(msg), instead of an unreachable result; the diagnosis goes on
+    from the controller's probe, and no error block per host is printed. Failures of the module itself still fail.
   - An action plugin runs the module. With O(probe=true) it also probes the host's SSH port from the controller, with
     the code of M(sshdoctor.connreset.ssh_probe), in a thread of the controller's worker process while the module runs on
-    the host, so that the evidence and the probe cost one task. A host Ansible cannot reach is still probed; the task
-    result then says C(unreachable) (as Ansible does) and holds RV(probe).
+    the host, so that the evidence and the probe cost one task. A host Ansible cannot connect to is still probed; its
+    result (skipped, with RV(connection_failed)) holds RV(probe).
   - When the play's batch has more hosts than C(forks), the task of its first host warns once, with the C(-f) to use.
     It never changes C(forks).
 author:
@@ -65,14 +68,19 @@ options:
   clients:
     description:
       - Client addresses to evaluate hosts.allow / hosts.deny for.
+      - The journal section also follows each address or CIDR given here (its C(focus) and per-signature
+        C(clients)); without it, the journal has no C(focus).
       - By default the address of the SSH connection the module came in on (C(SSH_CONNECTION)), when it is visible
         (it is not through C(become) with sudo's default C(env_reset)).
     type: list
     elements: str
-  max_lines:
-    description: At most this many of sshd's journal lines are read (the newest).
-    type: int
-    default: 100000
+  journal_time_budget:
+    description:
+      - Seconds the journal section may spend reading sshd's journal and syslog files (every line of the window is
+        counted within it; when it runs out, the section's C(period) says what was not read).
+      - Replaces the line cap (C(max_lines)) of earlier versions.
+    type: float
+    default: 30
   probe:
     description:
       - Also probe the host's SSH port from the controller while the module runs; the result is in RV(probe).
@@ -144,7 +152,7 @@ EXAMPLES = r"""
 RETURN = r"""
 evidence:
   description: One key per collected section.
-  returned: always
+  returned: success
   type: dict
   contains:
     sshd:
@@ -174,14 +182,19 @@ evidence:
   sample:
     sshd: {"installed": true, "version": "9.2p1", "config_valid": true, "notes": []}
     firewall: {"error": "OSError: [Errno 12] Cannot allocate memory", "notes": []}
+connection_failed:
+  description: True when Ansible could not connect to the host (the task is then skipped for it, and C(msg) says why).
+  returned: when Ansible could not connect
+  type: bool
+  sample: true
 probe:
   description: What M(sshdoctor.connreset.ssh_probe) returns as its C(probe), for the same host.
-  returned: when O(probe=true), also for an unreachable host
+  returned: when O(probe=true), also when Ansible could not connect
   type: dict
   sample: {"host": "10.88.0.5", "port": 22, "port_from": "default", "outcome": "banner", "samples_total": 3, "banners": 3}
 timings_ms:
   description: Milliseconds each collector took.
-  returned: always
+  returned: success
   type: dict
   sample: {"sshd": 95, "journal": 140, "oom": 30, "firewall": 25, "tcp_wrappers": 3, "host_health": 6}
 """
@@ -212,7 +225,7 @@ def main():
             sections=dict(type="list", elements="str", choices=list(SECTIONS), default=list(SECTIONS)),
             since=dict(type="str"),
             clients=dict(type="list", elements="str"),
-            max_lines=dict(type="int", default=100000),
+            journal_time_budget=dict(type="float", default=30),
             # Taken by the action plugin on the controller (its options are checked there) and never sent to the host.
             probe=dict(type="bool", default=False),
             probe_options=dict(type="dict", default={}),
@@ -220,8 +233,8 @@ def main():
         supports_check_mode=True,
     )
     params = module.params
-    if params["max_lines"] < 1:
-        module.fail_json(msg="max_lines must be at least 1")
+    if not params["journal_time_budget"] > 0:
+        module.fail_json(msg="journal_time_budget must be more than 0 seconds")
     try:
         since = validate_since(params["since"])
     except ValueError as exc:
@@ -232,7 +245,7 @@ def main():
         sections=params["sections"],
         since=since,
         clients=params["clients"],
-        max_lines=params["max_lines"],
+        journal_time_budget=params["journal_time_budget"],
     )
     module.exit_json(changed=False, **result)
 

@@ -3,10 +3,12 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The ssh_evidence action plugin: the module on the host and the controller's probe in one task.
 
-The action runs for real (its option handling, the probe thread, the real probe against
-real sockets on 127.0.0.1, the unreachable path); only the remote side is replaced: the
-module run (``_execute_module``, which would go over SSH) and the clean-up of the remote
-temporary directory. The stand-in module run checks, while it "runs", whether the probe's
+The action runs for real (its option handling, Ansible's ``normal`` action around the
+module, the probe thread, the real probe against real sockets on 127.0.0.1, a connection
+failure turned into a skip); only the remote side is replaced: the module run
+(``_execute_module``, which would go over SSH and raises what the ssh connection raises)
+and the clean-up of the remote temporary directory. tests/integration/test_ansible_runner.py
+runs the real thing against a closed port. The stand-in module run checks, while it "runs", whether the probe's
 connections have already reached the server: that is what makes the probe concurrent.
 """
 
@@ -17,7 +19,7 @@ __metaclass__ = type
 import time
 
 import pytest
-from ansible.errors import AnsibleConnectionFailure
+from ansible.errors import AnsibleConnectionFailure, AnsibleError
 from ansible.parsing.dataloader import DataLoader
 from ansible.playbook.play_context import PlayContext
 from ansible.template import Templar
@@ -73,6 +75,8 @@ def make_action(args, module_run, connection=None):
     calls = []
 
     def execute_module(module_name=None, module_args=None, task_vars=None, wrap_async=False, **kwargs):
+        # ActionBase._execute_module takes the task's args when it is given none.
+        module_args = dict(action._task.args) if module_args is None else module_args
         calls.append(module_args)
         return module_run(module_args)
 
@@ -113,7 +117,7 @@ def test_the_probe_runs_while_the_module_runs_and_both_are_returned(server):
     assert not result.get("failed") and not result.get("unreachable")
 
 
-def test_an_unreachable_host_is_still_probed_and_the_result_says_unreachable():
+def test_a_host_ansible_cannot_connect_to_is_skipped_with_its_message_and_still_probed():
     port = closed_port()
     message = "Failed to connect to the host via ssh: ssh: connect to host 127.0.0.1 port %d: Connection refused" % port
 
@@ -122,18 +126,37 @@ def test_an_unreachable_host_is_still_probed_and_the_result_says_unreachable():
 
     action, dummy = make_action({"probe": True}, module_run)
     result = action.run(task_vars=task_vars(port))
-    assert result["unreachable"] is True
-    assert message in result["msg"]
+    assert result["skipped"] is True and result["connection_failed"] is True
+    assert result["msg"] == message and result["changed"] is False
+    assert "unreachable" not in result and "failed" not in result
     assert result["probe"]["outcome"] == "refused" and result["probe"]["port"] == port
     assert "evidence" not in result
 
 
-def test_without_the_probe_an_unreachable_host_raises_as_ansible_expects():
+def test_without_the_probe_a_connection_failure_is_a_skip_too():
+    message = "Failed to connect to the host via ssh: ssh: connect to host 127.0.0.1 port 1: Connection refused"
+
     def module_run(module_args):
-        raise AnsibleConnectionFailure("Failed to connect to the host via ssh")
+        raise AnsibleConnectionFailure(message)
 
     action, dummy = make_action({}, module_run)
-    with pytest.raises(AnsibleConnectionFailure):
+    result = action.run(task_vars=task_vars(closed_port()))
+    assert result["skipped"] is True and result["connection_failed"] is True and result["msg"] == message
+    assert "probe" not in result
+
+
+def test_the_module_s_own_result_passes_through():
+    module_result = {"changed": False, "evidence": {"sshd": {"installed": True}}, "timings_ms": {}}
+    action, dummy = make_action({}, lambda module_args: dict(module_result))
+    assert action.run(task_vars=task_vars(closed_port())) == module_result
+
+
+def test_other_errors_still_fail():
+    def module_run(module_args):
+        raise AnsibleError("MODULE FAILURE")
+
+    action, dummy = make_action({"probe": True}, module_run)
+    with pytest.raises(AnsibleError, match="MODULE FAILURE"):
         action.run(task_vars=task_vars(closed_port()))
 
 
