@@ -23,11 +23,12 @@ TASKS=(
   "harden :: [ansible-playbook args] :: apply the keepalive and MaxStartups fixes (try --check --diff first)"
   "ansible-doc :: [ansible-doc args] NAME :: documentation of a module or role, e.g. sshdoctor.connreset.sshd_info"
   "env :: [--dev] :: shell exports that put ansible-playbook and ansible-doc on PATH: eval \"\$(./dev env)\""
-  "test :: - :: every test: units, integration, sanity, lint, molecule, accuracy, ansible-core legs; a table at the end"
+  "test :: [STAGE ...] :: every test: units, integration, sanity, lint, molecule, accuracy, ansible-core legs; a table at the end"
   "units :: [pytest args] :: unit tests: pytest over tests/unit (-k NAME for some)"
   "integration :: [pytest args] :: the HTML report in headless Chromium, the playbook through ansible-runner"
   "sanity :: [--core 2.16|2.19|2.21] [ansible-test args] :: ansible-test sanity (2.19 unless --core)"
   "ansible-test-units :: [ansible-test args] :: the unit tests through ansible-test units"
+  "fuzz :: [pytest args] :: the fuzzing suite's deep profile: 10,000 examples per parser, diagnose and report (tests/unit/fuzz)"
   "lint :: - :: yamllint, ansible-lint (production profile), antsibull-docs, changelog fragments, antsibull-nox checks"
   "molecule :: [scenario ...] :: molecule test on podman: every scenario under molecule/, or the ones named"
   "core :: [2.16|2.21 ...] :: unit tests and a localhost diagnose on the oldest and newest ansible-core"
@@ -145,6 +146,7 @@ EOF
 Stages: units, integration, sanity, lint, molecule (every scenario under molecule/), accuracy
 (the fault lab), core-2.16 and core-2.21 (skipped, and said so, when their Python is missing).
 Each stage runs on even when an earlier one failed; the exit status is non-zero when any failed.
+Naming stages runs only those (./dev test lint core-2.16).
 EOF
       ;;
     sanity)
@@ -152,6 +154,19 @@ EOF
 
 --core 2.16 or --core 2.21 runs the sanity tests with that ansible-core (in its own virtual
 environment) instead of the pinned one; tests/sanity/ignore-2.NN.txt is read for each.
+EOF
+      ;;
+    fuzz)
+      cat <<'EOF'
+
+./dev units runs the same suite with a few examples per target; this runs the deep profile:
+SSHDOCTOR_FUZZ_EXAMPLES (default 10000) inputs per target, SSHDOCTOR_FUZZ_TIME_EXAMPLES (default
+200) shapes per time bound, and the expected failures of targets other helpers still fix. The
+figures (calls, slowest call, exceptions, 64 KB time against its bound) are printed at the end
+and written to SSHDOCTOR_FUZZ_REPORT (default the cache's fuzz-report.json).
+
+  ./dev fuzz                                   every target (takes a while: see tests/performance/RESULTS.md)
+  SSHDOCTOR_FUZZ_EXAMPLES=500 ./dev fuzz -k _sshd    some targets, fewer examples
 EOF
       ;;
     molecule)
@@ -294,8 +309,9 @@ PY
     mkdir -p "$(dirname "$cached")"
     cp "$ROOT/scripts/get-pip-offline.py" "$cached"
   fi
-  # One tree per clone, so that two clones on one machine do not share it.
-  tree="$CACHE/ansible-test-$(printf '%s' "$ROOT" | sha256sum | cut -c1-8)/ansible_collections/sshdoctor/connreset"
+  # One tree per clone and ansible-core version, so that two clones on one machine, or the
+  # sanity tests of two versions at once, do not share it.
+  tree="$CACHE/ansible-test-$(printf '%s' "$ROOT" | sha256sum | cut -c1-8)-$(ansible --version | sed -n '1s/.*core \([0-9]*\.[0-9]*\).*/\1/p')/ansible_collections/sshdoctor/connreset"
   rm -rf "$tree" && mkdir -p "$tree"
   (cd "$ROOT" && git ls-files -z --cached --others --exclude-standard | xargs -0 -I{} sh -c 'test -e "{}" && echo "{}"' ) \
     | rsync -a --files-from=- "$ROOT/" "$tree/"
@@ -308,13 +324,14 @@ skipped() {
   if [ -n "${SSHDOCTOR_STAGE_NOTE:-}" ]; then echo "$*" >>"$SSHDOCTOR_STAGE_NOTE"; fi
 }
 
+pyenv_root() { echo "${PYENV_ROOT:-$(pyenv root 2>/dev/null || echo "$HOME/.pyenv")}"; }
+
 # find_python VERSION...: the first interpreter of those versions, on PATH or under pyenv.
 find_python() {
   local version candidate
   for version in "$@"; do
     for candidate in "$(command -v "python$version" 2>/dev/null || true)" \
-        "${PYENV_ROOT:-$HOME/.pyenv}"/versions/"$version".*/bin/python"$version" \
-        /root/.pyenv/versions/"$version".*/bin/python"$version"; do
+        "$(pyenv_root)"/versions/"$version".*/bin/python"$version"; do
       # pyenv's shims are on PATH for versions that are installed but not selected: run it to know.
       if [ -n "$candidate" ] && [ -x "$candidate" ] && "$candidate" -c 'import sys, venv' >/dev/null 2>&1; then
         echo "$candidate"; return 0
@@ -330,7 +347,7 @@ core_env() {
   local -n pythons="CORE_PYTHONS_${version//./_}"
   wanted=$(printf 'python%s ' "${pythons[@]}")
   if ! python=$(find_python "${pythons[@]}"); then
-    CORE_SKIPPED="no interpreter for ansible-core $version: looked for ${wanted% } on PATH and under ${PYENV_ROOT:-$HOME/.pyenv}/versions and /root/.pyenv/versions"
+    CORE_SKIPPED="no interpreter for ansible-core $version: looked for ${wanted% } on PATH and under $(pyenv_root)/versions"
     return 1
   fi
   apt_install "${APT_RUN[@]}"
@@ -353,6 +370,16 @@ task_integration() {
   if ! ls "$ROOT"/tests/integration/test_*.py >/dev/null 2>&1; then echo "no integration tests yet"; return 0; fi
   (cd "$COLLECTIONS/ansible_collections/sshdoctor/connreset" && \
     PYTHONPATH="$COLLECTIONS" python -m pytest -q -p no:cacheprovider tests/integration "$@")
+}
+
+# The fuzzing suite's deep profile (tests/unit/fuzz; ./dev units runs its quick one): 10,000 examples
+# per target, figures printed and written to $SSHDOCTOR_FUZZ_REPORT (default $CACHE/fuzz-report.json).
+task_fuzz() {
+  dev_env
+  log "fuzzing suite, deep profile"
+  (cd "$COLLECTIONS/ansible_collections/sshdoctor/connreset" && \
+    SSHDOCTOR_FUZZ=deep SSHDOCTOR_FUZZ_REPORT="${SSHDOCTOR_FUZZ_REPORT:-$CACHE/fuzz-report.json}" \
+    PYTHONPATH="$COLLECTIONS" python -m pytest -q -p no:cacheprovider tests/unit/fuzz "$@")
 }
 
 task_sanity() {
@@ -446,6 +473,14 @@ task_core() {
 task_test() {
   local stages=(units integration sanity lint molecule accuracy) stage version start rc results=() failed=0 note notes
   for version in "${CORE_LEGS[@]}"; do stages+=("core-$version"); done
+  if [ $# -gt 0 ]; then  # some stages only, in the order given
+    for stage in "$@"; do
+      if ! printf '%s\n' "${stages[@]}" | grep -qxF -- "$stage"; then
+        echo "./dev test: unknown stage '$stage' (stages: ${stages[*]})" >&2; return 2
+      fi
+    done
+    stages=("$@")
+  fi
   notes=$(mktemp)
   for stage in "${stages[@]}"; do
     start=$(date +%s)
@@ -528,9 +563,10 @@ case "$cmd" in
   harden) task_harden "$@" ;;
   ansible-doc) task_ansible_doc "$@" ;;
   env) task_env "$@" ;;
-  test) task_test ;;
+  test) task_test "$@" ;;
   units) task_units "$@" ;;
   integration) task_integration "$@" ;;
+  fuzz) task_fuzz "$@" ;;
   ansible-test-units) task_units_ansible_test "$@" ;;
   sanity) task_sanity "$@" ;;
   lint) task_lint ;;

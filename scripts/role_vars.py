@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Print a role's variables, their types and defaults, from its meta/argument_specs.yml.
 
     scripts/role_vars.py ROLE_DIR [ENTRY_POINT]

@@ -107,8 +107,8 @@ def test_the_threshold_decides_which_hosts_fail(report):
     root = parse(_junit.render_junit(report, "critical"))
     failed = sorted(c.get("name") for c in root.iter("testcase") if c.find("failure") is not None)
     assert failed == ["gone", "web1"]
-    assert [name for name, _ in _junit.failing_hosts(report, "critical")] == ["gone", "web1"]
-    assert [name for name, _ in _junit.failing_hosts(report, "warning")] == ["gone", "web1", "web2"]
+    assert [name for name, _finding in _junit.failing_hosts(report, "critical")] == ["gone", "web1"]
+    assert [name for name, _finding in _junit.failing_hosts(report, "warning")] == ["gone", "web1", "web2"]
     assert _junit.failing_hosts(report, "none") == []
     assert _junit.fail_message(report, "none") is None
 
@@ -125,7 +125,7 @@ def test_hosts_with_only_advisories_never_fail(level, expected):
         warn={"findings": [finding("idle_timeout", "warning"), finding("host_rebooted", "info")]},
         crit={"findings": [finding("firewall_reject", "critical")]},
         fine={})
-    assert [name for name, _ in _junit.failing_hosts(report, level)] == expected
+    assert [name for name, _finding in _junit.failing_hosts(report, level)] == expected
     root = parse(_junit.render_junit(report, _junit.junit_level(level)))
     advised = [c for c in root.iter("testcase") if c.get("name") == "advised"][0]
     assert advised.find("failure") is None
