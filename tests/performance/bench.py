@@ -243,8 +243,11 @@ def task_times(log_text):
 
 def report_check(run):
     """What the diagnose play's report.json says of the fleet: statuses and top causes, or None."""
-    path = os.path.join(run, "report", "report.json")
-    if not os.path.exists(path):
+    # The report's run directory, through its latest link (older reports wrote report/report.json).
+    for path in (os.path.join(run, "report", "latest", "report.json"), os.path.join(run, "report", "report.json")):
+        if os.path.exists(path):
+            break
+    else:
         return None
     with open(path) as handle:
         report = json.load(handle)
@@ -501,6 +504,18 @@ def fleet_sizes(opts):
     return sizes
 
 
+def variants_at(opts):
+    """{K: "V1,V2"} from --variants-at ("24:B,P,E;32:B,P"): the variants of those sizes, instead of --variants."""
+    found = {}
+    for part in (opts.variants_at or "").split(";"):
+        if part.strip():
+            size, sep, names = part.partition(":")
+            if not sep or not size.strip().isdigit() or not names.strip():
+                raise SystemExit("--variants-at takes K:V1,V2[;K:V1,...], such as 24:B,P,E")
+            found[int(size)] = names.strip()
+    return found
+
+
 def summarise_runs(runs):
     summary = {
         "wall": median([r["wall"] for r in runs]),
@@ -552,8 +567,9 @@ def run_fleet_size(opts, k, hosts, key):
     if not os.path.exists(os.path.join(ROOT, "plugins", "modules", "ssh_evidence.py")):
         variants.pop("Cev")
     order = [v for v in ALL_VARIANTS if v in variants]
-    if opts.variants:
-        order = [v for v in order if v in opts.variants.split(",")]
+    chosen = variants_at(opts).get(k, opts.variants)
+    if chosen:
+        order = [v for v in order if v in chosen.split(",")]
     if "Bmitogen" in order:
         strategy, why = ensure_mitogen()
         if strategy:
@@ -1069,6 +1085,7 @@ def main():
     parser.add_argument("--k", default="8", help="fleet size, or sizes: 8,24 runs the fleet part at each (8)")
     parser.add_argument("--reps", type=int, default=5)
     parser.add_argument("--variants", help="comma-separated subset of " + ",".join(ALL_VARIANTS))
+    parser.add_argument("--variants-at", help="the variants of some fleet sizes, instead of --variants: 24:B,P,E[;K:...]")
     parser.add_argument("--lines", type=int, default=1000000)
     parser.add_argument("--journal-entries", type=int, default=1000000)
     parser.add_argument("--journal-sshd-share", type=float, default=0.6,
