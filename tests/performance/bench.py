@@ -904,7 +904,8 @@ def target_rows(results):
         if "B" in cpu and "P" in cpu:
             rows.append(("controller CPU per extra host, B against P (K=%d to %d)" % (fleets[0][0], fleets[-1][0]),
                          "%.3f s vs %.3f s" % (cpu["B"], cpu["P"]), "B <= P",
-                         "met" if cpu["B"] <= cpu["P"] else "MISSED: %.1f%% above (B/P %.3f)" % (100.0 * (cpu["B"] - cpu["P"]) / cpu["P"], cpu["B"] / cpu["P"])))
+                         "met" if cpu["B"] <= cpu["P"]
+                         else "MISSED: %.1f%% above (B/P %.3f)" % (100.0 * (cpu["B"] - cpu["P"]) / cpu["P"], cpu["B"] / cpu["P"])))
     parse = results.get("parse")
     if parse:
         value = parse["classify"]
@@ -998,8 +999,9 @@ def render(results, markdown=False):
             if "E" in v and "C" in v:
                 rows.append(ratio("(B-E)/C", v["B"], v["C"], v["E"]))
             if "E" in v and "P" in v:
-                rows.append(ratio("(B-E)/(P-E)", v["B"], dict((key, v["P"][key] - (v["E"][key] if key != "sent" else 0))
-                                                           for key in ("wall", "cpu", "hosts_cpu", "sent")), v["E"]))
+                ping_less_start = dict((key, v["P"][key] - (v["E"][key] if key != "sent" else 0))
+                                       for key in ("wall", "cpu", "hosts_cpu", "sent"))
+                rows.append(ratio("(B-E)/(P-E)", v["B"], ping_less_start, v["E"]))
             for other in ("Bf5", "Bnopipe", "Bnoprobe", "Bmitogen"):
                 if other in v:
                     rows.append(ratio("%s/B" % other, v[other], v["B"]))

@@ -29,6 +29,7 @@ from ansible_collections.sshdoctor.connreset.plugins.module_utils import _journa
 from ansible_collections.sshdoctor.connreset.tests.unit.fake_host import read_fixture
 from ansible_collections.sshdoctor.connreset.tests.unit.plugins.module_utils.test__probe import Server, closed_port, send_banner_and_read
 
+
 def wait_for(server, count, timeout=10.0):
     """True once ``server`` has answered ``count`` connections (False after ``timeout`` seconds)."""
     deadline = time.monotonic() + timeout
