@@ -65,6 +65,7 @@ def healthy(**sections):
         "journal": {"source": "journald", "signatures": {}, "boots": [], "unit_events": [], "notes": []},
         "oom": {"source": "journald", "events": [], "sshd_victims": 0, "notes": []},
         "firewall": {"rules": [], "policies": [], "conntrack": {"tcp_timeout_established": 432000}, "notes": []},
+        "bans": {"tools": {}, "banned": [], "banned_total": 0, "clients": {}, "notes": []},
         "tcp_wrappers": {"applies": True, "decisions": [], "notes": []},
         "host_health": {"uptime_seconds": 30 * 86400,
                         "memory": {"total_kb": 4000000, "available_kb": 3000000, "swap_total_kb": 0, "swap_free_kb": 0},
