@@ -116,6 +116,7 @@ def local_to_epoch(text):
 parse_client_specs = _firewall.parse_client_specs
 MAX_CLIENTS = _firewall.MAX_CLIENTS
 
+
 def _plain_address(text):
     """``10.89.0.4/32`` -> ``10.89.0.4``; other CIDRs and addresses unchanged."""
     text = (text or "").strip()
@@ -537,7 +538,7 @@ def parse_firewall_cmd_zones(text, ports=(22,)):
 
 def parse_zone_xml(text, name, ports=(22,)):
     """A zone file of ``/etc/firewalld/zones`` (or the shipped ``/usr/lib/firewalld/zones``)."""
-    import xml.etree.ElementTree as ElementTree
+    from xml.etree import ElementTree
 
     try:
         root = ElementTree.fromstring(text)

@@ -70,8 +70,8 @@ def collect_evidence(make_host, collectors, sections=SECTIONS, since=None, clien
         host = make_host()
         started = clock()
         try:
-            result = collectors[name](host, **collector_arguments(name, sshd, since=since, clients=clients,
-                                                                   max_lines=max_lines, firewall=firewall))
+            kwargs = collector_arguments(name, sshd, since=since, clients=clients, max_lines=max_lines, firewall=firewall)
+            result = collectors[name](host, **kwargs)
         except Exception as exc:  # pylint: disable=broad-except
             # One collector tripping over an odd host must not cost the others.
             result = {"error": "%s: %s" % (type(exc).__name__, exc), "notes": list(getattr(host, "notes", []))}

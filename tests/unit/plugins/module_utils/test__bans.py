@@ -334,9 +334,9 @@ def test_a_host_without_any_tool():
     """The recorded sets host with the ban tools' programs and files taken away."""
     tools = ("/etc/sshguard", "/etc/ufw", "/etc/default/ufw", "/etc/firewalld", "/usr/lib/firewalld", "/var/log/f")
     host, manifest = recorded_host("debian12/bans/sets")
+    kept = ("nft", "iptables-save", "iptables-nft-save", "ipset")
     host, manifest = recorded_host(
-        "debian12/bans/sets", tools=dict((k, v) for k, v in host.tools.items() if k in ("nft", "iptables-save",
-                                                                                      "iptables-nft-save", "ipset")),
+        "debian12/bans/sets", tools=dict((k, v) for k, v in host.tools.items() if k in kept),
         files=dict((k, v) for k, v in host.files.items() if not k.startswith(tools)),
         present=[p for p in host.present if not p.startswith(tools)])
     result = B.collect_bans(host, clients=None, now=manifest["now"], environ={"SSH_CONNECTION": "10.89.0.4 5555 10.89.0.7 22"})
