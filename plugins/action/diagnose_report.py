@@ -22,11 +22,11 @@ import time
 
 from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
-from ansible_collections.sshdoctor.connreset.plugins.module_utils import _report
+from ansible_collections.sshdoctor.connreset.plugins.module_utils import _junit, _report
 
 display = Display()
 
-FORMATS = ("json", "md", "html")
+FORMATS = ("json", "md", "html", "junit")
 GENERATOR = "sshdoctor.connreset diagnose_report"
 
 ARGUMENT_SPEC = dict(
@@ -38,12 +38,16 @@ ARGUMENT_SPEC = dict(
     evidence_files=dict(type="bool", default=True),
     print_table=dict(type="bool", default=True),
     table_width=dict(type="int"),
+    fail_on=dict(type="str", default="none", choices=list(_junit.FAIL_ON)),
 )
 
 
 def host_input(evidence_result, probe_result):
     """What the report needs of one host, from its two registered task results."""
     probe = probe_result.get("probe") if isinstance(probe_result, dict) else None
+    # The ssh_evidence action reports a host it cannot connect to as skipped, with connection_failed.
+    if isinstance(evidence_result, dict) and evidence_result.get("connection_failed"):
+        return {"status": _report.UNREACHABLE, "probe": probe, "message": evidence_result.get("msg")}
     if not isinstance(evidence_result, dict) or evidence_result.get("skipped"):
         if probe is None:
             return {"status": _report.NOT_RUN, "message": "no ssh_evidence or ssh_probe result was registered for this host"}
@@ -126,7 +130,12 @@ class ActionModule(ActionBase):
                 "summary": entry["summary"],
             }) for name, entry in report["hosts"].items()),
             table=table.splitlines(),
+            failing_hosts=[name for name, _item in _junit.failing_hosts(report, args["fail_on"])],
         )
+        # After the report is written: fail the task (and so the play) for CI, with one line.
+        failure = _junit.fail_message(report, args["fail_on"])
+        if failure:
+            return dict(failed=True, changed=False, msg=failure, dest=dest, files=files, failing_hosts=result["failing_hosts"])
         return result
 
     def _write(self, report, inputs, dest, args):
@@ -134,7 +143,8 @@ class ActionModule(ActionBase):
             os.makedirs(dest)
         files = []
         renderers = {"json": ("report.json", _report.render_json), "md": ("report.md", _report.render_markdown),
-                     "html": ("report.html", _report.render_html)}
+                     "html": ("report.html", _report.render_html),
+                     "junit": ("report.junit.xml", lambda r: _junit.render_junit(r, _junit.junit_level(args["fail_on"])))}
         for fmt in FORMATS:
             if fmt in args["formats"]:
                 name, render = renderers[fmt]

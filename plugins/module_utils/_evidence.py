@@ -20,7 +20,7 @@ import time
 SECTIONS = ("sshd", "journal", "oom", "firewall", "bans", "tcp_wrappers", "host_health")
 
 
-def collector_arguments(name, sshd, since=None, clients=None, max_lines=None, firewall=None):
+def collector_arguments(name, sshd, since=None, clients=None, journal_time_budget=None, firewall=None):
     """Keyword arguments for collector ``name``, given the sshd (and firewall) section collected before it."""
     sshd = sshd if isinstance(sshd, dict) else {}
     settings = sshd.get("settings") if isinstance(sshd.get("settings"), dict) else {}
@@ -28,8 +28,10 @@ def collector_arguments(name, sshd, since=None, clients=None, max_lines=None, fi
         kwargs = {"since": since}
         if sshd.get("unit"):
             kwargs["unit"] = [sshd["unit"]]
-        if max_lines:
-            kwargs["max_lines"] = max_lines
+        if journal_time_budget:
+            kwargs["time_budget"] = journal_time_budget
+        if clients:
+            kwargs["clients"] = list(clients)  # per-client tallies and a focus section per client
         return kwargs
     if name == "firewall":
         ports = [p for p in (settings.get("port") or []) if isinstance(p, int)]
@@ -54,7 +56,8 @@ def collector_arguments(name, sshd, since=None, clients=None, max_lines=None, fi
     return {}
 
 
-def collect_evidence(make_host, collectors, sections=SECTIONS, since=None, clients=None, max_lines=None, clock=time.monotonic):
+def collect_evidence(make_host, collectors, sections=SECTIONS, since=None, clients=None, journal_time_budget=None,
+                     clock=time.monotonic):
     """Run ``collectors`` (section name -> ``collect_*`` function) for ``sections``.
 
     ``make_host()`` returns a new Host for each collector. Returns
@@ -70,7 +73,8 @@ def collect_evidence(make_host, collectors, sections=SECTIONS, since=None, clien
         host = make_host()
         started = clock()
         try:
-            kwargs = collector_arguments(name, sshd, since=since, clients=clients, max_lines=max_lines, firewall=firewall)
+            kwargs = collector_arguments(name, sshd, since=since, clients=clients,
+                                         journal_time_budget=journal_time_budget, firewall=firewall)
             result = collectors[name](host, **kwargs)
         except Exception as exc:  # pylint: disable=broad-except
             # One collector tripping over an odd host must not cost the others.

@@ -39,12 +39,33 @@ from ansible_collections.sshdoctor.connreset.plugins.module_utils._signatures im
     OOM_LITERALS,
     OOM_SUMMARY,
     OOM_TASK_IN,
+    LINE_CAP,
     SSHD_PROCESS_NAMES,
 )
 
 DEFAULT_MAX_EVENTS = 50
 MAX_LINE_CHARS = 512
+MAX_CONTAINERS = 20
+# journalctl -k prints at most this many matching lines per boot (the newest): the kernel-log read is bounded.
+MAX_KERNEL_LINES = 20000
 KERNEL_GREP = "Killed process|Kill process|oom-kill:|invoked oom-killer|killed as a result of limit"
+
+# A victim's cgroup path, segment by segment: where it ran. Container runtimes name their cgroups
+# (cgroupfs and systemd drivers): podman "libpod-ID" (".scope" under machine.slice with systemd),
+# docker "docker-ID.scope" or "/docker/ID", containerd "cri-containerd-ID.scope" or "/containerd/...",
+# CRI-O "crio-ID.scope", Kubernetes "kubepods...", LXC "lxc.payload.NAME" or "/lxc/NAME", systemd-nspawn
+# "machine-NAME.scope". Real here: podman (cgroupfs); the others transcribed from the runtimes' docs.
+_CONTAINER_SEGMENT = re.compile(
+    r"^(?:(?P<podman>libpod-(?:conmon-)?)(?P<podman_id>[0-9a-f]{12,64})(?:\.scope)?"
+    r"|(?P<docker>docker-)(?P<docker_id>[0-9a-f]{12,64})\.scope"
+    r"|(?P<containerd>cri-containerd-)(?P<containerd_id>[0-9a-f]{12,64})\.scope"
+    r"|(?P<crio>crio-(?:conmon-)?)(?P<crio_id>[0-9a-f]{12,64})\.scope"
+    r"|(?P<nspawn>machine-)(?P<nspawn_id>[^/]{1,128})\.scope"
+    r"|(?P<lxc>lxc\.payload\.)(?P<lxc_id>[^/]{1,128}))$"
+)
+_RUNTIME_DIRS = {"docker": "docker", "containerd": "containerd", "lxc": "lxc", "kubepods": "kubernetes"}
+_SSHD_UNIT = re.compile(r"^(?:ssh|sshd)(?:@[^/]{0,200})?\.(?:service|socket)$")
+_SESSION_SCOPE = re.compile(r"^session-[0-9a-zA-Z]{1,32}\.scope$")
 
 _RAW_STAMP = re.compile(r"^\[\s*(?P<mono>\d+\.\d+)\]\s?")
 _HUMAN_STAMP = re.compile(r"^\[(?P<human>[A-Z][a-z]{2} [A-Z][a-z]{2} [ \d]\d \d{2}:\d{2}:\d{2} \d{4})\]\s?")
@@ -120,13 +141,16 @@ def parse_kernel_log(text, boot_time=None, boot=0, source="dmesg"):
     task_in = None
     invoker = None
     old_kill = None
-    for raw in (text or "").splitlines():
+    lines = text.splitlines() if isinstance(text, str) else (text or ())
+    for raw in lines:
+        if len(raw) > LINE_CAP:
+            raw = raw[:LINE_CAP]  # every OOM line is shorter; a longer one is judged on its start
         if not any(literal in raw for literal in OOM_LITERALS) and "invoked oom-killer" not in raw:
             continue
         stamp, mono, msg = split_stamp(raw, boot_time)
-        m = OOM_INVOKED.search(msg)
-        if m and "invoked oom-killer" in msg:
-            invoker = m.group("name").strip()
+        at = msg.find(OOM_INVOKED)
+        if at > 0 and msg[:at].strip():
+            invoker = msg[:at].strip()[-64:]
             summary, task_in, old_kill = {}, None, None
             continue
         m = OOM_SUMMARY.search(msg)
@@ -151,8 +175,6 @@ def parse_kernel_log(text, boot_time=None, boot=0, source="dmesg"):
             key = _FIGURE_KEYS.get(fm.group("key"))
             if key:
                 figures[key] = _int(fm.group("value"))
-        for fm in re.finditer(r"\b(UID):(\d+)", m.group("rest") or ""):
-            figures["uid"] = _int(fm.group(2))
         prefix = m.group("prefix") or (old_kill or {}).get("prefix")
         if summary and _int(summary.get("pid")) not in (None, pid):
             summary = {}
@@ -199,6 +221,71 @@ def parse_kernel_log(text, boot_time=None, boot=0, source="dmesg"):
     return events
 
 
+def cgroup_owner(path, own=None):
+    """Where a victim ran, from its cgroup path: ``(owner, container)``.
+
+    ``owner`` is ``sshd`` (sshd's unit: ``ssh.service``, ``sshd.service``, ``ssh@...service``),
+    ``session`` (a login session's scope, where sshd's sessions run after login), ``container``
+    (a container runtime's cgroup: podman, docker, containerd, CRI-O, Kubernetes, LXC, nspawn),
+    ``other`` (any other cgroup), or None when the path is unknown or ``/``. ``container`` is
+    ``{"runtime", "id", "cgroup"}`` for container victims. ``own`` is this host's own container
+    cgroup when the collector runs in one: a path inside it is judged by what follows it.
+    """
+    if not path or path == "/":
+        return None, None
+    path = str(path)[:4096]
+    if own and (path == own or path.startswith(own + "/")):
+        path = path[len(own):]
+        if not path:
+            return None, None  # this container, no finer cgroup (systemd inside cannot make memory cgroups on v1)
+    segments = [seg for seg in path.split("/") if seg]
+    for index, seg in enumerate(segments):
+        m = _CONTAINER_SEGMENT.match(seg)
+        if m:
+            runtime = next(k for k in ("podman", "docker", "containerd", "crio", "nspawn", "lxc") if m.group(k))
+            return "container", {"runtime": runtime, "id": m.group(runtime + "_id"),
+                                 "cgroup": "/" + "/".join(segments[:index + 1])}
+        runtime = _RUNTIME_DIRS.get(seg) or ("kubernetes" if seg.startswith("kubepods") else None)
+        if runtime:
+            rest = segments[index + 1:]
+            ident = rest[-1] if runtime != "kubernetes" and rest else ("/".join(rest) or seg)
+            return "container", {"runtime": runtime, "id": ident[:128], "cgroup": "/" + "/".join(segments)}
+    for seg in segments:
+        if _SSHD_UNIT.match(seg):
+            return "sshd", None
+    if any(_SESSION_SCOPE.match(seg) for seg in segments):
+        return "session", None
+    return "other", None
+
+
+def place_events(events, own=None):
+    """Set each event's ``cgroup.owner``, ``container`` and ``counts_for_sshd`` (a victim of this host's sshd:
+    an sshd process that ran in sshd's unit or a session scope, or whose cgroup is not known)."""
+    for event in events:
+        cgroup = event.get("cgroup") or {}
+        owner, container = cgroup_owner(cgroup.get("task_memcg") or cgroup.get("path"), own)
+        cgroup["owner"] = owner
+        event["container"] = container
+        event["counts_for_sshd"] = bool(event.get("is_sshd")) and owner in ("sshd", "session", None)
+    return events
+
+
+def container_summary(events):
+    """Containers whose processes the OOM killer killed, most kills first (at most MAX_CONTAINERS)."""
+    found = {}
+    for event in events:
+        container = event.get("container")
+        if not container:
+            continue
+        key = (container["runtime"], container["id"])
+        entry = found.setdefault(key, dict(container, kills=0, sshd_kills=0, names=[]))
+        entry["kills"] += 1
+        entry["sshd_kills"] += 1 if event.get("is_sshd") else 0
+        if event.get("name") and event["name"] not in entry["names"] and len(entry["names"]) < 5:
+            entry["names"].append(event["name"])
+    return sorted(found.values(), key=lambda c: (-c["kills"], c["runtime"], c["id"]))[:MAX_CONTAINERS]
+
+
 def parse_btime(proc_stat):
     """Boot time (epoch seconds) from /proc/stat text, or None."""
     m = re.search(r"^btime\s+(\d+)\s*$", proc_stat or "", re.M)
@@ -234,6 +321,8 @@ def collect_oom(host, max_events=DEFAULT_MAX_EVENTS, previous_boot=True):
         "sources": [],
         "events": [],
         "sshd_victims": 0,
+        "container_victims": 0,
+        "containers": [],
         "in_container": False,
         "limits": {"max_events": max_events, "max_line_chars": MAX_LINE_CHARS},
         "truncated": False,
@@ -285,20 +374,36 @@ def collect_oom(host, max_events=DEFAULT_MAX_EVENTS, previous_boot=True):
         if boot == 0:
             result["source"] = "journald"
 
+    ours = None
     if container and events:
         ours = container_cgroup(host.read_text("/proc/1/cgroup"))
         for event in events:
             paths = [p for p in (event["cgroup"].get("path"), event["cgroup"].get("task_memcg")) if p]
             event["in_this_container"] = (any(p == ours or p.startswith(ours + "/") for p in paths)
                                           if ours and paths else None)
+    place_events(events, own=ours)
+    if container and ours is None:
+        # in a container whose own cgroup is unknown every other container's path looks foreign: say so
+        for event in events:
+            if event["cgroup"].get("owner") == "container":
+                event["counts_for_sshd"] = False
     events.sort(key=lambda e: (e["boot"], e["monotonic"] if e["monotonic"] is not None else -1, e["time"] or ""))
     if len(events) > max_events:
         result["truncated"] = True
         notes.append("%d OOM kills found: only the newest %d are listed" % (len(events), max_events))
         events = events[-max_events:] if max_events else []
     result["events"] = events
-    # Another container's victims (seen through the shared ring buffer) are not this host's.
-    result["sshd_victims"] = sum(1 for e in events if e["is_sshd"] and e.get("in_this_container") is not False)
+    # Another container's victims (seen through the shared ring buffer, or on a host that runs containers) are
+    # not this host's sshd's: they are counted apart, per container.
+    foreign = [e for e in events if e["cgroup"].get("owner") == "container" and e.get("in_this_container") is not True]
+    result["container_victims"] = len(foreign)
+    result["containers"] = container_summary(foreign)
+    if foreign:
+        notes.append("%d OOM kill(s) were inside container cgroups (%s): counted apart, not as this host's sshd's"
+                     % (len(foreign), ", ".join(sorted(set(e["container"]["runtime"] for e in foreign)))))
+    foreign_ids = set(id(e) for e in foreign)
+    result["sshd_victims"] = sum(1 for e in events if e["counts_for_sshd"] and e.get("in_this_container") is not False
+                                 and id(e) not in foreign_ids)
     for note in getattr(host, "notes", []):
         if note not in notes:
             notes.append(note)
@@ -307,11 +412,11 @@ def collect_oom(host, max_events=DEFAULT_MAX_EVENTS, previous_boot=True):
 
 def _journal_kernel(host, boot, notes):
     """Events from ``journalctl -k -b BOOT`` (grep'd in journalctl when it can), or None on failure."""
-    base = ["journalctl", "--no-pager", "-q", "-k", "-b", str(boot), "-o", "short-iso-precise"]
+    base = ["journalctl", "--no-pager", "-q", "-k", "-b", str(boot), "-o", "short-iso-precise", "-n", str(MAX_KERNEL_LINES)]
     res = host.run(base + ["-g", KERNEL_GREP])
     if res.rc not in (0, 1) or "pattern matching" in (res.stderr or "").lower():
-        # journalctl built without PCRE2 (no --grep): read the boot's kernel lines, bounded.
-        res = host.run(base + ["-n", "20000"])
+        # journalctl built without PCRE2 (no --grep): read the boot's newest kernel lines, bounded.
+        res = host.run(base)
     err = (res.stderr or "").strip()
     lowered = err.lower()
     if res.rc != 0 and ("no journal boot entry" in lowered or "specified boot" in lowered or "no such boot" in lowered):

@@ -20,7 +20,7 @@ import html
 import json
 import re
 
-from ansible_collections.sshdoctor.connreset.plugins.module_utils import _rules
+from ansible_collections.sshdoctor.connreset.plugins.module_utils import _rules, _untrusted
 
 # Bump on any change a consumer of report.json could notice (a key renamed, removed, retyped).
 # Adding a key is not a change of version.
@@ -76,6 +76,8 @@ def build_report(hosts, now, generator=None):
 
     ``now``: seconds since the epoch (the report's ``generated_at``, and what ages are measured against).
     """
+    # Each host's input is checked (and replaced by the checked copy) first: one bad host costs only itself.
+    checked = _untrusted.check_hosts(hosts)
     entries = {}
     for name in hosts:
         data = hosts[name] or {}
@@ -86,6 +88,7 @@ def build_report(hosts, now, generator=None):
             message=data.get("message"),
             now=now,
         )
+        _untrusted.mark_entry(entries[str(name)], checked.get(name))
     summary = {}
     for name, entry in entries.items():
         for item in entry["findings"]:
@@ -161,9 +164,24 @@ def host_facts(evidence, probe):
         signatures = journal.get("signatures") if isinstance(journal.get("signatures"), dict) else {}
         seen = ", ".join("%s x%s" % (k, v.get("count")) for k, v in sorted(signatures.items(), key=lambda kv: -_rules.as_int(kv[1].get("count")))
                          if isinstance(v, dict))
-        facts.append(["Journal", "%s, %s lines read since %s%s" % (
-            journal.get("source") or "no source", journal.get("lines_read", "?"), journal.get("since") or "the start",
-            ("; " + seen) if seen else "; no known signature")])
+        availability = journal.get("availability")
+        period = journal.get("period") if isinstance(journal.get("period"), dict) else {}
+        if availability == "no_journal":
+            facts.append(["Journal", "no sshd log at all: no journal entries, no auth.log or secure"])
+        elif availability == "unreadable":
+            facts.append(["Journal", "%s: not readable (permissions; run with become)" % (journal.get("source") or "the log")])
+        else:
+            sources = [c.get("source") for c in journal.get("coverage") or [] if isinstance(c, dict) and c.get("lines")]
+            facts.append(["Journal", "%s, %s sshd lines read since %s%s%s" % (
+                " + ".join(str(x) for x in sources) or journal.get("source") or "no source", journal.get("lines_read", "?"),
+                period.get("requested_from") or journal.get("since") or "the start",
+                " (a journal without sshd lines in the window)" if availability == "journal_without_sshd_lines" else "",
+                ("; " + seen) if seen else "; no known signature")])
+        if period.get("complete") is False:
+            facts.append(["Journal coverage", "incomplete (%s): read from %s; not read: %s" % (
+                period.get("stopped_by") or "?", period.get("from") or "?",
+                ", ".join("%s .. %s" % (g[0] or "?", g[1] or "?") for g in period.get("not_covered") or []
+                          if isinstance(g, (list, tuple)) and len(g) == 2) or "?")])
     if ev.has("oom"):
         oom = ev.section("oom")
         facts.append(["OOM kills", "%d (sshd: %s)" % (len(oom.get("events") or []), oom.get("sshd_victims", 0))])
@@ -197,7 +215,7 @@ def host_facts(evidence, probe):
 
 
 def _one_line(text, limit):
-    text = " ".join(str(text or "").split())
+    text = " ".join(_untrusted.safe_text(text or "").split())
     return text if len(text) <= limit else text[: max(0, limit - 3)] + "..."
 
 
@@ -252,11 +270,11 @@ _MD_SPECIAL = re.compile(r"([\\`*_\[\]|<>#])")
 
 def md_text(text):
     """Text safe inside Markdown prose and table cells: specials escaped, one line."""
-    return _MD_SPECIAL.sub(r"\\\1", " ".join(str(text if text is not None else "").split()))
+    return _MD_SPECIAL.sub(r"\\\1", " ".join(_untrusted.safe_text(text).split()))
 
 
 def md_code_block(text, lang=""):
-    text = str(text if text is not None else "")
+    text = _untrusted.safe_text(text)
     fence = "```"
     while fence in text:
         fence += "`"
@@ -332,7 +350,7 @@ ul.evidence li{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:.85re
 
 
 def h(text):
-    return html.escape(str(text if text is not None else ""), quote=True)
+    return html.escape(_untrusted.safe_text(text), quote=True)
 
 
 def _anchor(index):

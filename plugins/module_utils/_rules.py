@@ -29,6 +29,7 @@ import datetime
 import ipaddress
 import re
 
+from ansible_collections.sshdoctor.connreset.plugins.module_utils import _untrusted
 from ansible_collections.sshdoctor.connreset.plugins.module_utils._evidence import SECTIONS
 
 SEVERITIES = ("critical", "warning", "info")
@@ -163,7 +164,11 @@ class Evidence:
         return sorted(hits, key=lambda item: (-as_int(item[1].get("count")), item[0]))
 
     def journal_lines(self, hits):
-        """One evidence line per signature: ``SOURCE: ID xN (first .. last): newest sample``."""
+        """One evidence line per signature: ``SOURCE: ID xN (first .. last): newest sample``.
+
+        SOURCE is the file(s) or journald the signature's lines came from. When the read
+        did not cover the whole window (time budget, unreadable file), a last line says so.
+        """
         source = self.get("journal", "source") or "journal"
         lines = []
         for sig_id, info in hits:
@@ -173,7 +178,15 @@ class Evidence:
                 when = " (%s .. %s)" % (info.get("first_seen") or "?", info.get("last_seen") or "?")
             samples = info.get("samples") or []
             sample = (": %s" % _clip(samples[-1])) if samples else ""
-            lines.append("%s: %s x%d%s%s" % (source, sig_id, count, when, sample))
+            sources = info.get("sources") if isinstance(info.get("sources"), dict) else {}
+            named = ", ".join(str(k) for k in sorted(sources, key=lambda k: -as_int(sources[k]))[:3]) or source
+            lines.append("%s: %s x%d%s%s" % (named, sig_id, count, when, sample))
+        period = self.get("journal", "period")
+        if lines and isinstance(period, dict) and period.get("complete") is False:
+            gaps = ["%s .. %s" % (g[0] or "?", g[1] or "?") for g in period.get("not_covered") or []
+                    if isinstance(g, (list, tuple)) and len(g) == 2]
+            lines.append("journal: the read was incomplete (%s)%s" % (
+                period.get("stopped_by") or "?", "; not read: " + ", ".join(gaps[:3]) if gaps else ""))
         return lines
 
     def sample_values(self, hits, pattern):
@@ -1015,10 +1028,14 @@ def rule_source_penalty(ev):
 def rule_oom_kill(ev):
     # In a container the kernel log is the machine's: events known to be another container's are not
     # this host's; those the collector could not place (in_this_container null) are only possible.
-    events = [e for e in (ev.get("oom", "events") or []) if isinstance(e, dict) and e.get("in_this_container") is not False]
+    # Victims inside container cgroups (podman, docker, containerd, kubepods) are the containers' own, never this
+    # host's sshd's; an sshd process counts only when it ran in sshd's unit or a session (counts_for_sshd).
+    events = [e for e in (ev.get("oom", "events") or []) if isinstance(e, dict) and e.get("in_this_container") is not False
+              and not (isinstance(e.get("cgroup"), dict) and e["cgroup"].get("owner") == "container"
+                       and e.get("in_this_container") is not True)]
     placed = [e for e in events if not (ev.get("oom", "in_container") and e.get("in_this_container") is None)]
-    sshd_victims = sum(1 for e in placed if e.get("is_sshd"))
-    unplaced_sshd = sum(1 for e in events if e.get("is_sshd")) - sshd_victims
+    sshd_victims = sum(1 for e in placed if e.get("counts_for_sshd", e.get("is_sshd")))
+    unplaced_sshd = sum(1 for e in events if e.get("counts_for_sshd", e.get("is_sshd"))) - sshd_victims
     unit_failed = [e for e in ev.unit_events("failed_result") if e.get("result") == "oom-kill"]
     unit_oom = ev.unit_events("oom_killed") + unit_failed
     hits = ev.journal_hits("oom_kill")
@@ -1357,8 +1374,10 @@ def diagnose(evidence=None, probe=None, reachable=True, unreachable_msg=None, no
     ``reachable``: False when Ansible could not run the module (then only the probe counts).
     ``now``: seconds since the epoch the ages of boots are measured against (None: not judged).
     """
-    ev = Evidence(evidence, probe, reachable, unreachable_msg, now)
-    findings, notes = [], []
+    # Evidence of any shape (a host can send anything): checked first, a bad section set aside with a note.
+    checked = _untrusted.check_evidence(evidence, probe)
+    ev = Evidence(checked["evidence"], checked["probe"], reachable, unreachable_msg, now)
+    findings, notes = [], _untrusted.diagnose_notes(checked)
     if reachable:
         for name in SECTIONS:
             section = ev.raw.get(name)

@@ -55,9 +55,20 @@ CAUSES = (
 # Syslog level prefixes sshd puts before error and fatal messages (no signature starts with them).
 _LEVEL_WORDS = frozenset(("error:", "fatal:"))
 
-# "[preauth]" / "[postauth]" tail that sshd's unprivileged child adds.
-_TAIL = r"(?: \[(?:preauth|postauth)\])?\s*$"
-_ADDR = r"\[?(?P<client>[0-9A-Fa-f.:%a-zA-Z_-]+?)\]?"
+# Linear time on any line (a local user can put anything into sshd's journal with
+# `logger -t sshd`): every pattern is searched from the message start and begins with a
+# literal or a one-character class; every repetition is bounded ({1,255} and the like) and
+# followed by a literal that ends it, so that a failed attempt costs at most a few hundred
+# steps; nothing scans to the end of the line (no lazy ".+?...$" tails); the sshd_config
+# patterns start only at the beginning of a whitespace-delimited token. And a line longer
+# than LINE_CAP characters is classified on its first LINE_CAP characters (every message
+# recognised here is shorter; the journal keeps lines up to 48 KiB, syslog files longer).
+LINE_CAP = 4096
+# An address as sshd prints it: bare, or in brackets before ":port".
+_ADDR = r"\[?(?P<client>[0-9A-Za-z.:%_-]{1,255}?)\]?"
+_CLIENT = r"(?P<client>[^\s\[\]]{1,255})"
+_PORT = r"(?P<port>\d{1,5})"
+_PATH = r"(?<!\S)(?P<file>/\S{0,4095}?):?"
 
 
 class Signature:
@@ -67,7 +78,7 @@ class Signature:
     ``"/"`` stands for any path (sshd_config errors start with the file name).
     """
 
-    __slots__ = ("id", "cause", "literal", "regex", "prefixes", "summary", "source")
+    __slots__ = ("id", "cause", "literal", "regex", "prefixes", "summary", "source", "client_groups")
 
     def __init__(self, sig_id, cause, literal, regex, prefixes, summary, source="sshd"):
         if cause not in CAUSES:
@@ -79,9 +90,20 @@ class Signature:
         self.prefixes = tuple(prefixes)
         self.summary = summary
         self.source = source
+        # The groups that can hold the client's address (two spellings in one pattern: client_b).
+        self.client_groups = tuple(g for g in ("client", "client_b") if g in self.regex.groupindex)
 
     def matches(self, line):
+        line = line[:LINE_CAP]
         return self.literal in line and self.regex.search(line) is not None
+
+    def client(self, m):
+        """The client address a match of this signature names (brackets and a /32 or /128 removed), or None."""
+        for group in self.client_groups:
+            value = m.group(group)
+            if value:
+                return normalise_address(value)
+        return None
 
     def __repr__(self):
         return "Signature(%r)" % self.id
@@ -98,45 +120,55 @@ SIGNATURES = (
       "sshd started refusing unauthenticated connections past MaxStartups start:rate"),
     # 8.4 to 9.7, periodic while throttling (sshd.c).
     S("maxstartups_throttling_ongoing", "maxstartups_throttling", "in MaxStartups throttling for",
-      r"in MaxStartups throttling for (?P<duration>[^,]+), (?P<dropped>\d+) connections dropped", ("in MaxStartups throttling for ",),
+      r"in MaxStartups throttling for (?P<duration>[^,]{1,64}), (?P<dropped>\d{1,19}) connections dropped", ("in MaxStartups throttling for ",),
       "sshd still throttling past MaxStartups"),
     # 8.4 to 9.7 (sshd.c); verified 9.2: "exited MaxStartups throttling after 00:01:11, 8 connections dropped".
     S("maxstartups_throttling_end", "maxstartups_throttling", "exited MaxStartups throttling",
-      r"exited MaxStartups throttling after (?P<duration>[^,]+), (?P<dropped>\d+) connections dropped", ("exited MaxStartups throttling",),
+      r"exited MaxStartups throttling after (?P<duration>[^,]{1,64}), (?P<dropped>\d{1,19}) connections dropped", ("exited MaxStartups throttling",),
       "sshd stopped throttling; says how many connections it dropped"),
     # "drop connection #N from [IP]:P on [IP]:P past MaxStartups" 8.2-9.7 (INFO from 8.4, VERBOSE in 8.2/8.3);
     # "... past Maxstartups" 9.8; "... Maxstartups" 10.0+. Verified 9.2 and 10.0.
     S("maxstartups_drop", "maxstartups_throttling", "drop connection #",
-      r"drop connection #(?P<slot>\d+) from " + _ADDR + r":(?P<port>\d+) on \S+ (?:past )?Max[Ss]tartups",
+      r"drop connection #(?P<slot>\d{1,9}) from " + _ADDR + r":" + _PORT + r" on \S{1,300} (?:past )?Max[Ss]tartups",
       ("drop connection #",), "sshd refused a connection because MaxStartups was reached"),
-    # 10.0+: the drop lines above are rate-limited and summarised (srclimit.c / sshd.c).
-    S("maxstartups_log_ratelimited", "maxstartups_throttling", "Maxstartups logging rate-limited",
-      r"Maxstartups logging rate-limited: additional (?P<dropped>\d+) connections dropped", ("Maxstartups logging rate-limited",),
+    # 10.0+: the drop lines above are rate-limited and summarised (srclimit.c / sshd.c): "Maxstartups logging
+    # rate-limited: ..." (10.0, transcribed); "MaxStartups logging rate-limited: additional 5 connections dropped"
+    # (verified 10.6p1, Debian sid, whose drop lines end in "MaxStartups" too).
+    S("maxstartups_log_ratelimited", "maxstartups_throttling", "tartups logging rate-limited",
+      r"Max[Ss]tartups logging rate-limited: additional (?P<dropped>\d{1,19}) connections dropped",
+      ("Maxstartups logging rate-limited", "MaxStartups logging rate-limited"),
       "sshd dropped more connections past MaxStartups than it logged"),
     # --- PerSourcePenalties (9.8+, on by default) ----------------------------------------
     # Verified 10.0: "drop connection #0 from [10.88.0.8]:52766 on [10.88.0.6]:22 penalty: connections
     # without attempting authentication".
     S("penalty_drop", "source_penalty", "penalty: ",
-      r"drop connection #(?P<slot>\d+) from " + _ADDR + r":(?P<port>\d+) on \S+ penalty: (?P<reason>.+?)" + _TAIL,
+      r"drop connection #(?P<slot>\d{1,9}) from " + _ADDR + r":" + _PORT + r" on \S{1,300} penalty: "
+      r"(?P<reason>[^\[\]]{0,200}[^\s\[\]])",
       ("drop connection #",), "sshd refused a connection because its source address is penalised (PerSourcePenalties)"),
     # 9.8 at VERBOSE (whole seconds), later at INFO (srclimit.c). Not printed at LogLevel INFO by 10.0p2 (checked).
+    # 10.6p1 (verified, Debian sid, LogLevel INFO): "srclimit_penalise: 10.88.0.57/32: activating ipv4 penalty of
+    # 15.082 seconds for penalty: connections without attempting authentication" (also "... attempted
+    # authentication by invalid user"): the address first, fractional seconds.
     S("penalty_activated", "source_penalty", "srclimit_penalise",
-      r"srclimit_penalise: (?P<family>ipv[46]): (?:new|activating) (?P<client>\S+) .*penalty", ("srclimit_penalise: ",),
+      r"srclimit_penalise: (?:(?P<family>ipv[46]): (?:new|activating) (?P<client>\S{1,255}) "
+      r"|(?P<client_b>[0-9A-Fa-f.:/%]{1,255}?): (?:new|activating) (?P<family_b>ipv[46]) )[^\n]{0,64}?penalty",
+      ("srclimit_penalise: ",),
       "PerSourcePenalties started penalising an address"),
     # --- resets and closes seen by sshd ----------------------------------------------------
     # packet.c, all versions: "Connection reset by [authenticating user U |invalid user U ]IP port P [preauth]".
     # Verified 9.2 and 10.0 (client reset after the banner exchange).
     S("connection_reset_preauth", "firewall_reject", "Connection reset by",
-      r"Connection reset by (?:authenticating user \S+ |invalid user \S+ )?(?P<client>\S+) port (?P<port>\d+) \[preauth\]",
+      r"Connection reset by (?:authenticating user \S{1,255} |invalid user \S{1,255} )?" + _CLIENT + r" port " + _PORT
+      + r" \[preauth\]",
       ("Connection reset by ",), "the client side (or a middlebox) reset the TCP connection before authentication"),
     # packet.c without the [preauth] tag: after login ("Connection reset by [user U ]IP port P"), and, verified
     # on 9.2 and 10.0, a reset before the banner exchange ends (after "kex_exchange_identification: read: ...").
     S("connection_reset", "firewall_reject", "Connection reset by",
-      r"Connection reset by (?:user \S+ )?(?P<client>[^\s\[]+) port (?P<port>\d+)(?: \[postauth\])?\s*$",
+      r"Connection reset by (?:user \S{1,255} )?" + _CLIENT + r" port " + _PORT + r"(?: \[postauth\])?\s{0,16}$",
       ("Connection reset by ",), "the client side (or a middlebox) reset the connection (before the banner or after login)"),
     # serverloop.c, older releases: "Read error from remote host IP port P: Connection reset by peer".
     S("read_error_reset", "firewall_reject", "Read error from remote host",
-      r"Read error from remote host (?P<client>\S+) port (?P<port>\d+): Connection reset by peer", ("Read error from remote host ",),
+      r"Read error from remote host " + _CLIENT + r" port " + _PORT + r": Connection reset by peer", ("Read error from remote host ",),
       "a session's socket read failed with a TCP reset"),
     # kex.c: "kex_exchange_identification: read: Connection reset by peer" (8.0+), before 8.0 "ssh_exchange_...".
     S("kex_ident_reset", "firewall_reject", "_exchange_identification: read: Connection reset",
@@ -150,35 +182,35 @@ SIGNATURES = (
       "the peer closed the connection during the version banner"),
     # sshd.c before 8.0.
     S("no_ident_string", "firewall_reject", "Did not receive identification string",
-      r"Did not receive identification string from (?P<client>\S+)", ("Did not receive identification string",),
+      r"Did not receive identification string from " + _CLIENT, ("Did not receive identification string",),
       "the peer sent nothing before closing (older sshd)"),
     # kex.c 8.x+: "banner exchange: Connection from IP port P: invalid format". Verified 9.2 and 10.0.
     S("banner_invalid", "protocol_mismatch", "banner exchange: Connection from",
-      r"banner exchange: Connection from (?P<client>\S+) port (?P<port>\d+): invalid format", ("banner exchange: ",),
+      r"banner exchange: Connection from " + _CLIENT + r" port " + _PORT + r": invalid format", ("banner exchange: ",),
       "the peer did not speak SSH"),
     # "Connection timed out during banner exchange" (ssherr.c text; client side verified with the 9.2 client).
     S("banner_timeout", "host_unreachable", "timed out during banner exchange",
-      r"(?:banner exchange: Connection from (?P<client>\S+) port \d+: )?Connection timed out during banner exchange",
+      r"(?:banner exchange: Connection from " + _CLIENT + r" port \d{1,5}: )?Connection timed out during banner exchange",
       ("Connection timed out during banner exchange", "banner exchange: "), "the banner exchange timed out"),
     # --- algorithm negotiation (packet.c / ssherr.c), all versions; verified 9.2 and 10.0 -----
     S("kex_no_match", "protocol_mismatch", "no matching key exchange method",
-      r"Unable to negotiate with (?P<client>\S+) port (?P<port>\d+): no matching key exchange method found",
+      r"Unable to negotiate with " + _CLIENT + r" port " + _PORT + r": no matching key exchange method found",
       ("Unable to negotiate with ",), "client and server share no key exchange algorithm"),
     S("hostkey_no_match", "protocol_mismatch", "no matching host key type",
-      r"Unable to negotiate with (?P<client>\S+) port (?P<port>\d+): no matching host key type found",
+      r"Unable to negotiate with " + _CLIENT + r" port " + _PORT + r": no matching host key type found",
       ("Unable to negotiate with ",), "client and server share no host key algorithm"),
     S("cipher_no_match", "protocol_mismatch", "no matching cipher",
-      r"Unable to negotiate with (?P<client>\S+) port (?P<port>\d+): no matching cipher found",
+      r"Unable to negotiate with " + _CLIENT + r" port " + _PORT + r": no matching cipher found",
       ("Unable to negotiate with ",), "client and server share no cipher"),
     S("mac_no_match", "protocol_mismatch", "no matching MAC",
-      r"Unable to negotiate with (?P<client>\S+) port (?P<port>\d+): no matching MAC found",
+      r"Unable to negotiate with " + _CLIENT + r" port " + _PORT + r": no matching MAC found",
       ("Unable to negotiate with ",), "client and server share no MAC"),
     S("compression_no_match", "protocol_mismatch", "no matching compression method",
-      r"Unable to negotiate with (?P<client>\S+) port (?P<port>\d+): no matching compression method found",
+      r"Unable to negotiate with " + _CLIENT + r" port " + _PORT + r": no matching compression method found",
       ("Unable to negotiate with ",), "client and server share no compression method"),
     # --- corruption in transit (packet.c), all versions; not reproducible here -------------
     S("bad_packet_length", "packet_corruption", "Bad packet length",
-      r"Bad packet length (?P<length>\d+)", ("Bad packet length", "ssh_dispatch_run_fatal: ", "Disconnecting: "),
+      r"Bad packet length (?P<length>\d{1,19})", ("Bad packet length", "ssh_dispatch_run_fatal: ", "Disconnecting: "),
       "a packet's length field was garbage (MTU, offload or middlebox likely; not proven)"),
     S("corrupted_mac", "packet_corruption", "Corrupted MAC on input",
       r"Corrupted MAC on input", ("Corrupted MAC on input", "ssh_dispatch_run_fatal: ", "Disconnecting: "),
@@ -191,44 +223,46 @@ SIGNATURES = (
     # serverloop.c: "Timeout, client not responding from user U IP port P" (8.x+; verified 9.2 and 10.0,
     # from sshd-session on 10.0); older "...responding."
     S("client_alive_timeout", "idle_timeout", "Timeout, client not responding",
-      r"Timeout, client not responding(?: from (?:user (?P<user>\S+) )?(?P<client>\S+) port (?P<port>\d+))?",
+      r"Timeout, client not responding(?: from (?:user (?P<user>\S{1,255}) )?" + _CLIENT + r" port " + _PORT + r")?",
       ("Timeout, client not responding",), "ClientAliveCountMax probes went unanswered; sshd closed the session"),
-    # sshd.c: "Timeout before authentication for IP port P" (<=9.7), "... for connection from ..., pid = N" (9.8+).
+    # sshd.c: "Timeout before authentication for IP port P" (<=9.7), "... for connection from ..., pid = N" (9.8+;
+    # verified 10.6p1: "Timeout before authentication for connection from 10.88.0.55 to 10.88.0.50, pid = 69",
+    # logged by the listener).
     S("login_grace_timeout", "idle_timeout", "Timeout before authentication",
-      r"Timeout before authentication for (?:connection from )?(?P<client>[^\s,]+)", ("Timeout before authentication",),
+      r"Timeout before authentication for (?:connection from )?(?P<client>[^\s,\[\]]{1,255})", ("Timeout before authentication",),
       "LoginGraceTime ran out before the client authenticated"),
     # --- per-connection process died (9.8+, sshd.c) -------------------------------------------
     S("session_killed_signal", "oom_kill", "killed by signal",
-      r"[Ss]ession process (?P<pid>\d+) for .* killed by signal (?P<signal>\d+)", ("session process ", "Session process "),
+      r"[Ss]ession process (?P<pid>\d{1,10}) for (?P<what>.{1,300}?) killed by signal (?P<signal>\d{1,3})", ("session process ", "Session process "),
       "a per-connection sshd-session process was killed (signal 9 is what the OOM killer sends)"),
     S("session_terminated_abnormally", "resource_pressure", "terminated abnormally",
-      r"[Ss]ession process (?P<pid>\d+) for .* terminated abnormally", ("session process ", "Session process "),
+      r"[Ss]ession process (?P<pid>\d{1,10}) for (?P<what>.{1,300}?) terminated abnormally", ("session process ", "Session process "),
       "a per-connection sshd-session process exited abnormally"),
     S("session_unpriv_crash", "resource_pressure", "unpriv child crash",
-      r"[Ss]ession process (?P<pid>\d+) unpriv child crash", ("session process ", "Session process "),
+      r"[Ss]ession process (?P<pid>\d{1,10}) unpriv child crash", ("session process ", "Session process "),
       "the unprivileged child of a connection crashed"),
     # --- TCP wrappers (Debian's libwrap patch; daemon name sshd); verified 9.2 and 10.0 -------
     S("wrapper_refused", "tcp_wrappers_denied", "refused connect from",
-      r"refused connect from (?P<client>\S+)", ("refused connect from ",),
+      r"refused connect from " + _CLIENT, ("refused connect from ",),
       "hosts.allow/hosts.deny refused the client; sshd closed the connection at once"),
     # --- broken configuration (servconf.c, sshd.c); sshd -t output and ExecStartPre ------------
     S("config_bad_option", "sshd_config_invalid", "Bad configuration option",
-      r"(?P<file>\S+?):? line (?P<line>\d+): Bad configuration option: (?P<option>\S+)", ("/",),
+      _PATH + r" line (?P<line>\d{1,9}): Bad configuration option: (?P<option>\S{1,255})", ("/",),
       "sshd_config has an unknown keyword"),
     S("config_terminating", "sshd_config_invalid", "bad configuration options",
-      r"(?P<file>\S+?):? terminating, (?P<count>\d+) bad configuration options", ("/",),
+      _PATH + r" terminating, (?P<count>\d{1,9}) bad configuration options", ("/",),
       "sshd refused to start because of bad options"),
     S("config_missing_argument", "sshd_config_invalid", "missing argument",
-      r"(?P<file>\S+?):? line (?P<line>\d+): missing argument", ("/",),
+      _PATH + r" line (?P<line>\d{1,9}): missing argument", ("/",),
       "a keyword in sshd_config has no value"),
     S("config_deprecated_option", "sshd_config_invalid", "Deprecated option",
-      r"(?P<file>\S+?):? line (?P<line>\d+): Deprecated option (?P<option>\S+)", ("/",),
+      _PATH + r" line (?P<line>\d{1,9}): Deprecated option (?P<option>\S{1,255})", ("/",),
       "sshd_config uses a deprecated keyword (ignored)"),
     S("config_unsupported_option", "sshd_config_invalid", "Unsupported option",
-      r"(?P<file>\S+?):? line (?P<line>\d+): Unsupported option (?P<option>\S+)", ("/",),
+      _PATH + r" line (?P<line>\d{1,9}): Unsupported option (?P<option>\S{1,255})", ("/",),
       "sshd_config uses a keyword this build does not support (ignored)"),
     S("privsep_dir_missing", "sshd_config_invalid", "Missing privilege separation directory",
-      r"Missing privilege separation directory: (?P<path>\S+)", ("Missing privilege separation directory",),
+      r"Missing privilege separation directory: (?P<path>\S{1,4096})", ("Missing privilege separation directory",),
       "sshd cannot start: /run/sshd (or the configured directory) is missing"),
     S("no_hostkeys", "sshd_config_invalid", "no hostkeys available",
       r"no hostkeys available", ("sshd: no hostkeys available",), "sshd cannot start: no host key loads"),
@@ -236,17 +270,17 @@ SIGNATURES = (
       r"Unable to load host key", ("Unable to load host key",), "a configured host key cannot be loaded"),
     # --- sshd not listening / restarted ---------------------------------------------------------
     S("bind_failed", "sshd_not_running", "Bind to port",
-      r"Bind to port (?P<port>\d+) on (?P<address>\S+) failed", ("Bind to port ",),
+      r"Bind to port (?P<port>\d{1,5}) on (?P<address>\S{1,255}) failed", ("Bind to port ",),
       "sshd could not bind its port (in use or address missing)"),
     S("cannot_bind_any", "sshd_not_running", "Cannot bind any address",
       r"Cannot bind any address", ("Cannot bind any address",), "sshd exited: it could bind no listen address"),
     # sshd.c all versions: the listener got SIGTERM/SIGHUP-less stop.
     S("sshd_terminated_signal", "sshd_restarted", "Received signal",
-      r"Received signal (?P<signal>\d+); terminating", ("Received signal ",),
+      r"Received signal (?P<signal>\d{1,3}); terminating", ("Received signal ",),
       "the sshd listener was told to stop (established sessions survive, new ones are refused until it is back)"),
     # --- resources -------------------------------------------------------------------------------
     S("fork_failed", "resource_pressure", "fork: ",
-      r"\bfork: (?P<error>.+?)" + _TAIL, ("fork: ",),
+      r"(?<![\w-])fork: (?P<error>[^\[\]]{0,200}[^\s\[\]])", ("fork: ",),
       "sshd could not fork a process for a new connection"),
     S("out_of_memory", "resource_pressure", "out of memory",
       r"xmalloc: out of memory|[Oo]ut of memory \(allocating", ("xmalloc: out of memory", "Out of memory (allocating"),
@@ -262,16 +296,20 @@ SIGNATURES = (
       source="client"),
     # --- kernel OOM killer (mm/oom_kill.c) ------------------------------------------------------
     S("oom_killed_process", "oom_kill", "illed process",
-      r"Killed process (?P<pid>\d+),? (?:UID \d+, )?\((?P<name>[^)]*)\)", ("Out of memory", "Memory cgroup out of memory", "Killed process "),
+      r"Killed process (?P<pid>\d{1,10}),? (?:UID \d{1,10}, )?\((?P<name>[^)]{0,64})\)",
+      ("Out of memory", "Memory cgroup out of memory", "Killed process "),
       "the kernel OOM killer killed a process", source="kernel"),
     S("oom_kill_process_old", "oom_kill", "or sacrifice child",
-      r"Kill process (?P<pid>\d+) \((?P<name>[^)]*)\) score \d+ or sacrifice child", ("Out of memory", "Memory cgroup out of memory", "Kill process "),
+      r"Kill process (?P<pid>\d{1,10}) \((?P<name>[^)]{0,64})\) score \d{1,10} or sacrifice child",
+      ("Out of memory", "Memory cgroup out of memory", "Kill process "),
       "the kernel OOM killer chose a victim (older kernels)", source="kernel"),
 )
 
 BY_ID = dict((sig.id, sig) for sig in SIGNATURES)
-if len(BY_ID) != len(SIGNATURES):  # pragma: no cover - a catalogue bug, caught by the unit tests
-    raise ValueError("duplicate signature id")
+# A match knows its compiled pattern: that is how a match is traced back to its signature.
+_BY_REGEX = dict((sig.regex, sig) for sig in SIGNATURES)
+if len(BY_ID) != len(SIGNATURES) or len(_BY_REGEX) != len(SIGNATURES):  # pragma: no cover - caught by the tests
+    raise ValueError("duplicate signature id or pattern")
 
 
 # Prefixes whose second word varies (or that are a level word or a path): dispatched on the first
@@ -316,26 +354,36 @@ for _word in list(_LOOSE) + list(_LEVEL_WORDS):
 _MONTHS = frozenset(("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"))
 
 
+def _search_slow(line):
+    for sig in SIGNATURES:
+        if sig.literal in line:
+            m = sig.regex.search(line)
+            if m is not None:
+                return m
+    return None
+
+
 def classify_slow(line):
     """Try every signature in catalogue order: the reference ``classify`` must agree with."""
-    for sig in SIGNATURES:
-        if sig.literal in line and sig.regex.search(line) is not None:
-            return sig.id
-    return None
+    m = _search_slow(line[:LINE_CAP])
+    return _BY_REGEX[m.re].id if m is not None else None
 
 
 def _by_entries(entries, line, start):
     for prefix, literal, sig in entries:
-        if line.startswith(prefix, start) and (literal is None or literal in line) \
-                and sig.regex.search(line, start) is not None:
-            return sig.id
+        if line.startswith(prefix, start) and (literal is None or literal in line):
+            m = sig.regex.search(line, start)
+            if m is not None:
+                return m
     return None
 
 
 def _by_path(line):
     for literal, sig in _PATH_ENTRIES:
-        if literal in line and sig.regex.search(line) is not None:
-            return sig.id
+        if literal in line:
+            m = sig.regex.search(line)
+            if m is not None:
+                return m
     return None
 
 
@@ -349,12 +397,12 @@ def _loose(line, start):
         # "error: X ..." / "fatal: X ...": classify the rest.
         if end < 0:
             return None
-        return _classify_at(line, end + 1)
+        return _search_at(line, end + 1)
     entries = _LOOSE.get(word)
     return _by_entries(entries, line, start) if entries else None
 
 
-def _classify_at(line, start, _find=str.find, _get=_KEYED.get):
+def _search_at(line, start, _find=str.find, _get=_KEYED.get):
     end = _find(line, " ", start)
     if end >= 0:
         entries = _get(line[start:end + 2])
@@ -367,13 +415,16 @@ def _classify_at(line, start, _find=str.find, _get=_KEYED.get):
     return None
 
 
-def classify(line, _find=str.find, _get=_KEYED.get):
-    """The id of the signature ``line`` shows, or None.
+def search(line, _find=str.find, _get=_KEYED.get, _cap=LINE_CAP):
+    """The regex match of the signature ``line`` shows (``m.re`` identifies it, see ``signature_of``), or None.
 
     ``line`` may be a journal or syslog line (``... ident[pid]: message``) or a bare
-    message. Fast path: one dict lookup on the message's first word and the next
-    character; only lines whose start can begin a signature are compared further.
+    message; only its first LINE_CAP characters are looked at. Fast path: one dict
+    lookup on the message's first word and the next character; only lines whose
+    start can begin a signature are compared further.
     """
+    if len(line) > _cap:
+        line = line[:_cap]
     i = _find(line, "]: ")
     if i >= 0:
         start = i + 3
@@ -381,7 +432,7 @@ def classify(line, _find=str.find, _get=_KEYED.get):
         start = 0  # a bare message
     else:
         # A kernel line, a path, a syslog prefix without [pid], a continuation: try everything.
-        return classify_slow(line)
+        return _search_slow(line)
     end = _find(line, " ", start)
     if end >= 0:
         entries = _get(line[start:end + 2])
@@ -392,22 +443,43 @@ def classify(line, _find=str.find, _get=_KEYED.get):
         if entries is _LOOSE_MARK:
             return _loose(line, start)
         for prefix, literal, sig in entries:
-            if line.startswith(prefix, start) and (literal is None or literal in line) \
-                    and sig.regex.search(line, start) is not None:
-                return sig.id
+            if line.startswith(prefix, start) and (literal is None or literal in line):
+                m = sig.regex.search(line, start)
+                if m is not None:
+                    return m
         return None
     if line.startswith(_LOOSE_PREFIXES, start):
         return _loose(line, start)
     return None
 
 
+def classify(line):
+    """The id of the signature ``line`` shows, or None (see ``search``)."""
+    m = search(line)
+    return _BY_REGEX[m.re].id if m is not None else None
+
+
+def signature_of(m):
+    """The Signature a match returned by ``search`` belongs to."""
+    return _BY_REGEX[m.re]
+
+
 def match(line):
     """(signature, regex match) for ``line``, or (None, None). For rules that want the fields."""
-    sig_id = classify(line)
-    if sig_id is None:
+    m = search(line)
+    if m is None:
         return None, None
-    sig = BY_ID[sig_id]
-    return sig, sig.regex.search(line)
+    return _BY_REGEX[m.re], m
+
+
+def normalise_address(value):
+    """``[2001:db8::1]`` -> ``2001:db8::1``; ``192.0.2.7/32`` -> ``192.0.2.7`` (a one-address CIDR is the address)."""
+    value = value.strip("[]")
+    if value.endswith("/32") and ":" not in value:
+        return value[:-3]
+    if value.endswith("/128"):
+        return value[:-4]
+    return value
 
 
 def cause_of(sig_id):
@@ -486,30 +558,31 @@ def _strip_unit(message):
 
 
 # --- kernel OOM killer lines (mm/oom_kill.c) ----------------------------------------------------
-# "X invoked oom-killer: gfp_mask=0xcc0(GFP_KERNEL), order=0, oom_score_adj=0" (verified, 6.x)
-OOM_INVOKED = re.compile(r"(?P<name>\S.*?) invoked oom-killer: (?P<fields>.*)")
+# "X invoked oom-killer: gfp_mask=0xcc0(GFP_KERNEL), order=0, oom_score_adj=0" (verified, 6.x): found
+# with str.find, the name is what comes before it (a regex with a lazy name group was quadratic).
+OOM_INVOKED = " invoked oom-killer: "
 # "oom-kill:constraint=CONSTRAINT_MEMCG,nodemask=(null),cpuset=...,mems_allowed=0,oom_memcg=/...,
 #  task_memcg=/...,task=sshd-session,pid=8158,uid=0" (verified 6.x; field order varies by kernel)
-OOM_SUMMARY = re.compile(r"oom-kill:(?P<fields>\S+)")
+OOM_SUMMARY = re.compile(r"oom-kill:(?P<fields>\S{1,4096})")
 # "Memory cgroup out of memory: Killed process 8158 (sshd-session) total-vm:18652kB, anon-rss:1664kB,
 #  file-rss:8164kB, shmem-rss:0kB, UID:0 pgtables:80kB oom_score_adj:1000" (verified 6.x); prefixes
 # "Out of memory:", "Out of memory (oom_kill_allocating_task):"; 4.x has no UID/pgtables/adj;
 # very old: "Killed process N, UID U, (NAME) total-vm:..." (transcribed).
 OOM_KILLED = re.compile(
     r"(?:(?P<prefix>Memory cgroup out of memory|Out of memory(?: \(oom_kill_allocating_task\))?): )?"
-    r"Killed process (?P<pid>\d+),? (?:UID (?P<uid_old>\d+), )?\((?P<name>[^)]*)\)(?P<rest>.*)"
+    r"Killed process (?P<pid>\d{1,10}),? (?:UID (?P<uid_old>\d{1,10}), )?\((?P<name>[^)]{0,64})\)(?P<rest>.{0,1024})"
 )
 # older kernels (< 4.19ish): "Out of memory: Kill process 1234 (sshd) score 900 or sacrifice child",
 # "Memory cgroup out of memory: Kill process 1234 (sshd) score 900 or sacrifice child" (transcribed)
 OOM_KILL_OLD = re.compile(
-    r"(?:(?P<prefix>Memory cgroup out of memory|Out of memory): )?Kill process (?P<pid>\d+) \((?P<name>[^)]*)\) "
-    r"score (?P<score>\d+) or sacrifice child"
+    r"(?:(?P<prefix>Memory cgroup out of memory|Out of memory): )?Kill process (?P<pid>\d{1,10}) \((?P<name>[^)]{0,64})\) "
+    r"score (?P<score>\d{1,10}) or sacrifice child"
 )
 # older memcg kills: "Task in /a killed as a result of limit of /b" (transcribed, < 4.19)
-OOM_TASK_IN = re.compile(r"Task in (?P<task_memcg>\S+) killed as a result of limit of (?P<oom_memcg>\S+)")
+OOM_TASK_IN = re.compile(r"Task in (?P<task_memcg>\S{1,4096}) killed as a result of limit of (?P<oom_memcg>\S{1,4096})")
 # "memory: usage 262144kB, limit 262144kB, failcnt 123" (memcg header)
-OOM_FIGURE = re.compile(r"(?P<key>[a-z][a-z_-]*):(?P<value>-?\d+)(?:kB)?")
-OOM_REAPED = re.compile(r"oom_reaper: reaped process (?P<pid>\d+) \((?P<name>[^)]*)\)")
+OOM_FIGURE = re.compile(r"(?P<key>[A-Za-z][A-Za-z_-]{0,31}):(?P<value>-?\d{1,19})(?:kB)?")
+OOM_REAPED = re.compile(r"oom_reaper: reaped process (?P<pid>\d{1,10}) \((?P<name>[^)]{0,64})\)")
 OOM_NOTHING_KILLABLE = "Out of memory and no killable processes"
 OOM_DEADLOCKED = "System is deadlocked on memory"
 # cheap prefilter for a kernel log: every OOM line of interest contains one of these.

@@ -13,14 +13,16 @@ short_description: Rank the likely causes of SSH connection resets per host and 
 version_added: 0.1.0
 description:
   - Reads, for every host of the play, the registered results of M(sshdoctor.connreset.ssh_evidence) and
-    M(sshdoctor.connreset.ssh_probe) from C(hostvars), runs the rules, and writes C(report.json), C(report.md) and
-    C(report.html) to O(dest) on the controller; then prints a short table (host, top cause, severity, one-line fix).
+    M(sshdoctor.connreset.ssh_probe) from C(hostvars), runs the rules, and writes C(report.json), C(report.md),
+    C(report.html) and C(report.junit.xml) to O(dest) on the controller; then prints a short table (host, top cause,
+    severity, one-line fix), and fails when O(fail_on) says so.
   - An action plugin does all of it in the controller's worker process. Run it once (C(run_once=true)); it starts no
     module and contacts no host.
   - Cause ids are fixed; C(idle_timeout), C(maxstartups_throttling), C(source_penalty), C(oom_kill),
     C(resource_pressure), C(sshd_not_running), C(sshd_config_invalid), C(sshd_restarted), C(protocol_mismatch),
     C(packet_corruption), C(host_rebooted), C(host_unreachable), C(tcp_wrappers_denied), C(firewall_reject).
-  - A host Ansible could not reach (its evidence task result has C(unreachable)) is diagnosed from its probe alone.
+  - A host Ansible could not reach (its evidence task result has C(unreachable), or C(connection_failed) from the
+    M(sshdoctor.connreset.ssh_evidence) action) is diagnosed from its probe alone.
 author:
   - sshdoctor.connreset contributors (@sshdoctor)
 extends_documentation_fragment:
@@ -66,11 +68,14 @@ options:
     type: str
     default: __diagnose_probe
   formats:
-    description: Which files to write.
+    description:
+      - Which files to write. V(junit) is C(report.junit.xml), for CI test reports (GitLab, Jenkins, GitHub). It has
+        one testsuite, one testcase per host, and a C(failure) with the top finding's cause, summary and fix for each
+        host whose top finding is at or above O(fail_on) (at or above V(warning) when O(fail_on=none)).
     type: list
     elements: str
-    choices: [json, md, html]
-    default: [json, md, html]
+    choices: [json, md, html, junit]
+    default: [json, md, html, junit]
   evidence_files:
     description: Also write each host's raw evidence and probe to C(evidence/<host>.json) under O(dest).
     type: bool
@@ -79,6 +84,15 @@ options:
     description: Print the table at the end of the task (to the Ansible output, as a plain display line).
     type: bool
     default: true
+  fail_on:
+    description:
+      - Fail the task, after the report is written, when any host has a finding of this severity or a more severe one;
+        the message names those hosts in one line. For CI.
+      - V(warning) does not fail on hosts that have only V(info) findings (advisories).
+      - V(none) never fails.
+    type: str
+    choices: [none, warning, critical]
+    default: none
   table_width:
     description:
       - Width of the printed table; the fix column is cut to fit.
@@ -112,6 +126,14 @@ EXAMPLES = r"""
       run_once: true
       register: report
 
+    - name: In CI, the same report, failing when a host has a critical finding (report.junit.xml for the test view)
+      sshdoctor.connreset.diagnose_report:
+        dest: "{{ lookup('ansible.builtin.env', 'CI_PROJECT_DIR') }}/sshdoctor-report"
+        evidence_var: evidence
+        probe_var: probe
+        fail_on: critical
+      run_once: true
+
     - name: Hosts with a critical finding
       ansible.builtin.debug:
         msg: "{{ report.hosts | dict2items | selectattr('value.severity', 'equalto', 'critical') | map(attribute='key') }}"
@@ -129,7 +151,8 @@ files:
   returned: success
   type: list
   elements: str
-  sample: ["/home/me/sshdoctor-report/report.json", "/home/me/sshdoctor-report/report.md", "/home/me/sshdoctor-report/report.html"]
+  sample: ["/home/me/sshdoctor-report/report.json", "/home/me/sshdoctor-report/report.md", "/home/me/sshdoctor-report/report.html",
+           "/home/me/sshdoctor-report/report.junit.xml"]
 evidence_dir:
   description: Where each host's raw evidence went (null when O(evidence_files=false)).
   returned: success
@@ -166,6 +189,14 @@ table:
   returned: success
   type: list
   elements: str
+failing_hosts:
+  description:
+    - The hosts whose top finding is at or above O(fail_on), by name (empty with O(fail_on=none)).
+    - When there are any, the task fails with C(msg) naming them and returns only C(msg), RV(dest), RV(files) and this.
+  returned: always
+  type: list
+  elements: str
+  sample: ["db1", "web2"]
 report_json:
   description:
     - Not returned; this documents the contract of C(report.json), version 1.

@@ -21,6 +21,13 @@ description:
     killed as a result of limit of ...)).
   - Victims named C(sshd), C(sshd-session) or C(sshd-auth) are flagged; a killed per-connection process is a
     connection reset for its client.
+  - Each victim's cgroup says where it ran (RV(events[].cgroup.owner)). Victims inside container cgroups (podman,
+    docker, containerd, CRI-O, Kubernetes pods, LXC, systemd-nspawn) are the containers' own; they are reported
+    apart (RV(container_victims), RV(containers)) and never counted as this host's sshd's, even when named sshd.
+    An sshd victim counts in RV(sshd_victims) only when it ran in sshd's unit or a login session's scope (or its
+    cgroup is not known).
+  - The kernel-log read is bounded (C(journalctl -k) at most 20000 lines per boot, C(dmesg) by the ring buffer and
+    the 8 MiB output cap) and each line is parsed on its first 4096 characters, in time linear in its length.
 author:
   - sshdoctor.connreset contributors (@sshdoctor)
 extends_documentation_fragment:
@@ -92,7 +99,10 @@ events:
       oom_score_adj: 1000
       score: null
       constraint: CONSTRAINT_MEMCG
-      cgroup: {"kind": "memcg", "path": "/libpod_parent/libpod-cf8b", "task_memcg": "/libpod_parent/libpod-cf8b"}
+      cgroup: {"kind": "memcg", "path": "/libpod_parent/libpod-cf8b", "task_memcg": "/libpod_parent/libpod-cf8b",
+               "owner": null}
+      container: null
+      counts_for_sshd: true
       invoked_by: python3
       is_sshd: true
       source: dmesg
@@ -143,9 +153,21 @@ events:
         C(CONSTRAINT_MEMORY_POLICY); null when the kernel did not say.
       type: str
     cgroup:
-      description: C(kind) is C(memcg) when a memory cgroup limit was hit, else C(global); C(path) the limiting
-        cgroup (memcg) or the victim's cgroup (global); C(task_memcg) the victim's cgroup.
+      description:
+        - C(kind) is C(memcg) when a memory cgroup limit was hit, else C(global); C(path) the limiting cgroup (memcg)
+          or the victim's cgroup (global); C(task_memcg) the victim's cgroup.
+        - C(owner) is where the victim ran, from its cgroup; C(sshd) (sshd's unit), C(session) (a login session's
+          scope), C(container) (a container runtime's cgroup), C(other), or null when unknown (or this container's
+          own cgroup, with nothing finer).
       type: dict
+    container:
+      description: For a victim in a container's cgroup, C(runtime) (C(podman), C(docker), C(containerd), C(crio),
+        C(kubernetes), C(lxc), C(nspawn)), C(id) and C(cgroup); else null.
+      type: dict
+    counts_for_sshd:
+      description: True when the victim is one of this host's sshd processes (an sshd name, in sshd's unit, a session
+        scope or an unknown cgroup; never in a container's cgroup).
+      type: bool
     invoked_by:
       description: The process whose allocation started the OOM killer.
       type: str
@@ -163,11 +185,25 @@ events:
       description: The kernel's C(Killed process) line (cut to 512 characters).
       type: str
 sshd_victims:
-  description: How many of RV(events) are sshd processes, not counting events known to be another container's
-    (RV(events[].in_this_container) false).
+  description: How many of RV(events) are this host's sshd processes (RV(events[].counts_for_sshd)), not counting
+    events in containers' cgroups or known to be another container's (RV(events[].in_this_container) false).
   returned: always
   type: int
   sample: 1
+container_victims:
+  description: How many of RV(events) ran inside another container's cgroup (reported apart, per container, in
+    RV(containers)).
+  returned: always
+  type: int
+  sample: 0
+containers:
+  description: Containers whose processes were killed, most kills first (at most 20).
+  returned: always
+  type: list
+  elements: dict
+  sample: [{"runtime": "podman", "id": "cf8b2044a4bb42527eb2e62578acd73397e8fd3b6d54c5304f5cdc6a8b468b85",
+            "cgroup": "/libpod_parent/libpod-cf8b2044a4bb42527eb2e62578acd73397e8fd3b6d54c5304f5cdc6a8b468b85",
+            "kills": 2, "sshd_kills": 1, "names": ["sshd-session", "python3"]}]
 in_container:
   description: True when the module ran inside a container.
   returned: always

@@ -23,6 +23,9 @@ description:
   - A collector that fails does not fail the module; its section then holds only C(error) (the exception) and
     C(notes).
   - The P(sshdoctor.connreset.diagnose#role) role runs it and turns its result into findings on the controller.
+  - When Ansible cannot connect to the host (or cannot become root there), the task is skipped for that host with
+    RV(connection_failed) and Ansible's message in C(msg), instead of an unreachable result; the diagnosis goes on
+    from the controller's probe, and no error block per host is printed. Failures of the module itself still fail.
 author:
   - sshdoctor.connreset contributors (@sshdoctor)
 extends_documentation_fragment:
@@ -48,14 +51,19 @@ options:
     description:
       - Client addresses or networks (C(198.51.100.7), C(203.0.113.0/24)) to evaluate hosts.allow / hosts.deny, the
         set members and the bans for (at most 16).
+      - The journal section also follows each address or CIDR given here (its C(focus) and per-signature
+        C(clients)); without it, the journal has no C(focus).
       - By default the address of the SSH connection the module came in on (C(SSH_CONNECTION)), when it is visible
         (it is not through C(become) with sudo's default C(env_reset)).
     type: list
     elements: str
-  max_lines:
-    description: At most this many of sshd's journal lines are read (the newest).
-    type: int
-    default: 100000
+  journal_time_budget:
+    description:
+      - Seconds the journal section may spend reading sshd's journal and syslog files (every line of the window is
+        counted within it; when it runs out, the section's C(period) says what was not read).
+      - Replaces the line cap (C(max_lines)) of earlier versions.
+    type: float
+    default: 30
 seealso:
   - module: sshdoctor.connreset.ssh_probe
   - module: sshdoctor.connreset.diagnose_report
@@ -82,7 +90,7 @@ EXAMPLES = r"""
 RETURN = r"""
 evidence:
   description: One key per collected section.
-  returned: always
+  returned: success
   type: dict
   contains:
     sshd:
@@ -116,9 +124,14 @@ evidence:
   sample:
     sshd: {"installed": true, "version": "9.2p1", "config_valid": true, "notes": []}
     firewall: {"error": "OSError: [Errno 12] Cannot allocate memory", "notes": []}
+connection_failed:
+  description: True when Ansible could not connect to the host (the task is then skipped for it, and C(msg) says why).
+  returned: when Ansible could not connect
+  type: bool
+  sample: true
 timings_ms:
   description: Milliseconds each collector took.
-  returned: always
+  returned: success
   type: dict
   sample: {"sshd": 95, "journal": 140, "oom": 30, "firewall": 25, "bans": 180, "tcp_wrappers": 3, "host_health": 6}
 """
@@ -151,13 +164,13 @@ def main():
             sections=dict(type="list", elements="str", choices=list(SECTIONS), default=list(SECTIONS)),
             since=dict(type="str"),
             clients=dict(type="list", elements="str"),
-            max_lines=dict(type="int", default=100000),
+            journal_time_budget=dict(type="float", default=30),
         ),
         supports_check_mode=True,
     )
     params = module.params
-    if params["max_lines"] < 1:
-        module.fail_json(msg="max_lines must be at least 1")
+    if not params["journal_time_budget"] > 0:
+        module.fail_json(msg="journal_time_budget must be more than 0 seconds")
     try:
         since = validate_since(params["since"])
         parse_client_specs(params["clients"])
@@ -169,7 +182,7 @@ def main():
         sections=params["sections"],
         since=since,
         clients=params["clients"],
-        max_lines=params["max_lines"],
+        journal_time_budget=params["journal_time_budget"],
     )
     module.exit_json(changed=False, **result)
 

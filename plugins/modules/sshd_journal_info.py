@@ -12,17 +12,23 @@ module: sshd_journal_info
 short_description: Summarise sshd's log by the signatures that explain "Connection reset by peer"
 version_added: 0.1.0
 description:
-  - Reads sshd's lines in a time window from journald (C(journalctl)), or from C(/var/log/auth.log) or
-    C(/var/log/secure) where there is no journal, and classifies every line with the collection's one signature
-    catalogue. Returns per signature the count, first and last time seen and a few sample lines.
+  - Reads sshd's lines in a time window from journald (C(journalctl)) and, for the part of the window the journal
+    does not hold (all of it without journald or with C(Storage=none); the time before its oldest entry otherwise),
+    from C(/var/log/auth.log) or C(/var/log/secure) and their rotations (C(.1), C(.2.gz), C(-20261201)), and
+    classifies every line with the collection's one signature catalogue. A line is never counted from both.
+  - Returns per signature the exact count, first and last time seen, a few sample lines, a per-minute histogram
+    and per-client tallies; for each address or CIDR in O(clients), what that client's lines say (RV(focus)).
   - The journal is read for the units C(ssh.service) and C(sshd.service) (or O(unit)) OR the syslog identifiers
     C(sshd), C(sshd-session) and C(sshd-auth); from OpenSSH 9.8 the per-connection lines come from
     C(sshd-session), which after login runs outside the unit.
   - Also lists the boots in the journal (reboots show as more than one) and PID 1's events about the unit
     (main process killed or exited, failed results such as C(oom-kill), scheduled restarts, start limit hit),
     matched by MESSAGE_ID.
-  - Reading a big journal is bounded by O(max_lines) (the newest lines are kept); RV(truncated) says when a cap
-    was reached.
+  - The output is streamed and classified line by line (never held whole), newest first, so memory stays bounded
+    whatever the journal's size and every line of the window is counted. O(time_budget) bounds the read; when it
+    ends the read, RV(period) says which part of the window was covered and which was not.
+  - A line longer than 4096 characters (a local user can log anything with C(logger -t sshd)) is classified on its
+    first 4096 characters and counted in RV(long_lines); classification takes time linear in a line's length.
 author:
   - sshdoctor.connreset contributors (@sshdoctor)
 extends_documentation_fragment:
@@ -43,12 +49,20 @@ options:
         C(.service). By default C(ssh.service) and C(sshd.service) (Debian's unit and its alias, RHEL's unit).
     type: list
     elements: str
-  max_lines:
+  time_budget:
     description:
-      - At most this many sshd lines are read (the newest ones). journalctl's output is also capped at 8 MiB
-        (about 50000 lines); RV(truncated) and RV(notes) say when either cap was reached.
-    type: int
-    default: 50000
+      - Seconds the whole read (journal and syslog files) may take. When it runs out, the lines read so far (the
+        newest) are summarised and RV(period) says which part of the window was not covered.
+      - Replaces the line cap of earlier versions; a million-entry journal takes a few seconds.
+    type: float
+    default: 30
+  clients:
+    description:
+      - Client addresses or CIDRs to follow, such as C(198.51.100.7), C(203.0.113.0/24) or C(2001:db8::/32). Their
+        addresses are always among a signature's RV(signatures.clients), and RV(focus) holds, per client and
+        signature, the count, times and the newest lines. At most 16 are followed.
+    type: list
+    elements: str
   max_samples:
     description: Sample lines kept per signature (the newest ones).
     type: int
@@ -83,11 +97,24 @@ EXAMPLES = r"""
     since: -2h
     max_samples: 2
   become: true
+
+- name: What did 203.0.113.0/24 run into? At most 10 seconds of reading
+  sshdoctor.connreset.sshd_journal_info:
+    clients: [203.0.113.0/24]
+    time_budget: 10
+  become: true
+  register: journal
+
+- name: Its resets, minute by minute
+  ansible.builtin.debug:
+    msg: "{{ journal.focus['203.0.113.0/24'].connection_reset_preauth.times | default([]) }}"
 """
 
 RETURN = r"""
 source:
-  description: Where the lines came from; null when no sshd log was found.
+  description:
+    - Where the lines came from (C(journald) when it gave any, else the syslog file); null when no sshd log was
+      found. RV(coverage) lists every source read.
   returned: always
   type: str
   sample: journald
@@ -111,7 +138,7 @@ units:
   elements: str
   sample: [ssh.service, sshd.service]
 lines_read:
-  description: sshd lines read in the window (after the cap).
+  description: sshd lines read in the window, every one of them (unless RV(period.complete) is false).
   returned: always
   type: int
   sample: 1234
@@ -138,7 +165,8 @@ signatures:
       description: Lines with this signature.
       type: int
     first_seen:
-      description: Time of the first such line (ISO 8601 from the journal; as printed in a syslog file).
+      description: Time of the first such line (ISO 8601; a syslog stamp without a year or zone is placed in the
+        host's local time and the last twelve months, and given in UTC).
       type: str
     last_seen:
       description: Time of the last such line.
@@ -147,6 +175,106 @@ signatures:
       description: The newest lines (at most O(max_samples), each cut to 512 characters).
       type: list
       elements: str
+    histogram:
+      description:
+        - Lines per time bucket, sparse and ascending, as C([bucket start (epoch s), lines]); C(resolution_s) is
+          60 unless more than 720 buckets would be needed (then 300, 900, 3600, 21600 or 86400). The sum is the
+          number of lines that had a time.
+      type: dict
+    clients:
+      description:
+        - The client address each line names, at most 20 (every address in O(clients) first, then the most
+          frequent), each with C(count), C(first_seen), C(last_seen). Counts are exact for up to 4096 distinct
+          addresses per signature.
+      type: dict
+    clients_other:
+      description: Lines that name no address, or an address past the 4096 tracked.
+      type: int
+    clients_distinct:
+      description: Distinct addresses (estimated past 4096, then C(clients_distinct_exact) is false).
+      type: int
+    clients_distinct_exact:
+      description: Whether RV(signatures.clients_distinct) is exact.
+      type: bool
+    sources:
+      description: Lines per source (C(journald) or a file's path).
+      type: dict
+focus:
+  description:
+    - Only when O(clients) were given. Per client spec as given, per signature whose lines name an address in it,
+      the count, first and last seen, the newest 200 times (epoch seconds, ascending) and the newest 3 lines.
+  returned: when clients were given
+  type: dict
+  sample:
+    10.88.0.0/24:
+      kex_no_match:
+        count: 1
+        first_seen: "2026-11-25T08:01:22.909882+00:00"
+        last_seen: "2026-11-25T08:01:22.909882+00:00"
+        times: [1795593682]
+        samples: ["2026-11-25T08:01:22.909882+00:00 h2-d13 sshd-session[101]: Unable to negotiate with 10.88.0.8 port 38576: ..."]
+availability:
+  description:
+    - C(ok) when sshd lines were read; C(no_journal) when there is no log at all (no journal entries, no auth.log
+      or secure); C(journal_without_sshd_lines) when a log exists and holds no sshd line in the window;
+      C(unreadable) when the log could not be read (permissions).
+  returned: always
+  type: str
+  choices: [ok, no_journal, journal_without_sshd_lines, unreadable]
+coverage:
+  description:
+    - Which source covered which period, oldest first (at most 16). A file covers from its first line to its last
+      (the live file up to now), journald from the window's start (or its oldest entry) to now.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{"source": "/var/log/auth.log.2.gz", "from": "2026-11-20T06:25:01+00:00", "to": "2026-11-23T06:25:01+00:00",
+            "lines": 1200}, {"source": "journald", "from": "2026-11-23T21:16:40+00:00", "to": "2026-11-25T09:00:00+00:00",
+            "lines": 300000}]
+  contains:
+    source:
+      description: C(journald) or the file's path.
+      type: str
+    from:
+      description: Start of the period it covered (UTC ISO 8601).
+      type: str
+    to:
+      description: End of that period.
+      type: str
+    lines:
+      description: sshd lines counted from it.
+      type: int
+period:
+  description: What of the requested window was read.
+  returned: always
+  type: dict
+  sample: {"requested_from": "2026-11-23T21:16:40+00:00", "from": "2026-11-23T21:16:40+00:00",
+           "to": "2026-11-25T09:00:00+00:00", "complete": true, "stopped_by": null, "not_covered": []}
+  contains:
+    requested_from:
+      description: The window's start (null when there was none).
+      type: str
+    from:
+      description: The oldest time covered.
+      type: str
+    to:
+      description: The time of the read.
+      type: str
+    complete:
+      description: False when the time budget, a failing journalctl or an unreadable file stopped the read.
+      type: bool
+    stopped_by:
+      description: Null, C(time_budget), or what else stopped it (C(unreadable /var/log/auth.log.2.gz)).
+      type: str
+    not_covered:
+      description: Periods of the window no source covered, as C([from, to]) pairs (a null end is unknown).
+      type: list
+      elements: list
+long_lines:
+  description: sshd lines longer than 4096 characters (classified on their first 4096).
+  returned: always
+  type: int
+  sample: 0
 causes:
   description: Cause id to the number of lines pointing to it (the sum over RV(signatures)).
   returned: always
@@ -215,9 +343,10 @@ limits:
   description: The caps in force.
   returned: always
   type: dict
-  sample: {"max_lines": 50000, "max_samples": 5, "max_events": 50, "max_boots": 10, "max_sample_chars": 512}
+  sample: {"time_budget_s": 30.0, "max_samples": 5, "max_events": 50, "max_boots": 10, "max_sample_chars": 512,
+           "line_cap": 4096, "max_clients": 20, "max_clients_tracked": 4096, "max_buckets": 720}
 truncated:
-  description: True when a cap cut something off (more lines, events or boots than kept).
+  description: True when the time budget ended the read or a cap cut something off (more events or boots than kept).
   returned: always
   type: bool
 notes:
@@ -238,7 +367,8 @@ def main():
         argument_spec=dict(
             since=dict(type="str"),
             unit=dict(type="list", elements="str"),
-            max_lines=dict(type="int", default=50000),
+            time_budget=dict(type="float", default=30),
+            clients=dict(type="list", elements="str"),
             max_samples=dict(type="int", default=5),
             max_events=dict(type="int", default=50),
             max_boots=dict(type="int", default=10),
@@ -246,9 +376,11 @@ def main():
         supports_check_mode=True,
     )
     params = module.params
-    for name in ("max_lines", "max_samples", "max_events", "max_boots"):
-        if params[name] < (1 if name == "max_lines" else 0):
-            module.fail_json(msg="%s must be %s" % (name, "at least 1" if name == "max_lines" else "0 or more"))
+    for name in ("max_samples", "max_events", "max_boots"):
+        if params[name] < 0:
+            module.fail_json(msg="%s must be 0 or more" % name)
+    if not params["time_budget"] > 0:
+        module.fail_json(msg="time_budget must be more than 0 seconds")
     try:
         since = validate_since(params["since"])
     except ValueError as exc:
@@ -258,7 +390,8 @@ def main():
         since=since,
         unit=params["unit"],
         max_samples=params["max_samples"],
-        max_lines=params["max_lines"],
+        time_budget=params["time_budget"],
+        clients=params["clients"],
         max_events=params["max_events"],
         max_boots=params["max_boots"],
     )

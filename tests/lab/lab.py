@@ -181,7 +181,7 @@ def create(lab, host):
                 handle.write(content)
             os.chmod(local, 0o600 if path.startswith("/root/") else 0o644)
         for directory, _subdirs, _files in os.walk(tmp):
-            private = os.path.relpath(directory, tmp).split(os.sep)[0] == "root"
+            private = os.path.relpath(directory, tmp).split(os.sep, 1)[0] == "root"
             os.chmod(directory, 0o700 if private else 0o755)
         podman("cp", tmp + "/.", host.name + ":/")
 

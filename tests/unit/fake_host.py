@@ -11,6 +11,9 @@
 
 A command whose tool is not in ``tools`` is "not installed"; a command not in
 ``commands`` fails the test loudly, so every call a collector makes is listed.
+``stream`` and ``stream_file`` hand the same recorded text over line by line (as
+the real ``Host`` does); ``budget_lines=N`` makes every stream end after N lines
+as if the time budget ran out. A file's value may be bytes (a real ``.gz``).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -18,10 +21,12 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import fnmatch
+import gzip
+import io
 import json
 import os
 
-from ansible_collections.sshdoctor.connreset.plugins.module_utils._host import CommandResult
+from ansible_collections.sshdoctor.connreset.plugins.module_utils._host import CommandResult, LineStream
 
 FIXTURES = os.path.join(os.path.dirname(__file__), "fixtures")
 
@@ -66,8 +71,8 @@ def recorded_host(relative_dir, **changes):
 
 
 class FakeHost:
-    def __init__(self, commands=None, files=None, tools=None, root=True, unreadable=(), databases=None,
-                 present=(), globs=None):
+    def __init__(self, commands=None, files=None, tools=None, root=True, unreadable=(), mtimes=None, budget_lines=None,
+                 databases=None, present=(), globs=None):
         self.commands = {tuple(k): v for k, v in (commands or {}).items()}
         # path -> the rows a query returns (recorded from the real database), or None for unreadable.
         self.databases = dict(databases or {})
@@ -78,6 +83,8 @@ class FakeHost:
         self.tools = dict(tools or {})
         self.root = root
         self.unreadable = set(unreadable)
+        self.mtimes = dict(mtimes or {})
+        self.budget_lines = budget_lines
         self.notes = []
         self.calls = []
 
@@ -100,6 +107,44 @@ class FakeHost:
             raise AssertionError("unexpected command %r; recorded: %r" % (argv, sorted(self.commands)))
         rc, out, err = self.commands[argv]
         return CommandResult(rc, out, err)
+
+    def stream(self, argv, deadline=None, clock=None):
+        argv = tuple(argv)
+        result = self.run(argv)
+        stream = self._stream(result.stdout.encode("utf-8") if not result.missing else b"")
+        stream.missing = result.missing
+
+        def finish(s):
+            s.rc, s.stderr = result.rc, result.stderr
+        stream._finish = finish
+        return stream
+
+    def stream_file(self, path, deadline=None, clock=None):
+        self.calls.append(("stream_file", path))
+        if path in self.unreadable:
+            stream = LineStream(lambda timeout: b"")
+            stream.stopped, stream.error = "error", "permission denied (run with become: true)"
+            self.note("cannot read %s: %s" % (path, stream.error))
+            return stream
+        data = self.files.get(path)
+        if data is None:
+            stream = LineStream(lambda timeout: b"")
+            stream.missing = True
+            return stream
+        if isinstance(data, bytes) and data[:2] == b"\x1f\x8b":
+            data = gzip.GzipFile(fileobj=io.BytesIO(data)).read()
+        return self._stream(data if isinstance(data, bytes) else data.encode("utf-8"))
+
+    def _stream(self, data):
+        lines = data.splitlines(True)
+        stopped = self.budget_lines is not None and len(lines) > self.budget_lines
+        if stopped:
+            lines = lines[:self.budget_lines]
+        chunks = iter(lines + [None if stopped else b""])
+        return LineStream(lambda timeout: next(chunks))
+
+    def mtime(self, path):
+        return self.mtimes.get(path)
 
     def read_text(self, path, max_bytes=None):
         if path in self.unreadable:

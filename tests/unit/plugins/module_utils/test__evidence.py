@@ -48,7 +48,7 @@ def test_sshd_runs_first_and_hands_its_unit_and_ports_on():
                                         clock=ticking_clock())
     assert [name for name, kwargs in recorder.calls] == list(_evidence.SECTIONS)
     calls = dict(recorder.calls)
-    assert calls["journal"] == {"since": "-2d", "unit": ["ssh"]}
+    assert calls["journal"] == {"since": "-2d", "unit": ["ssh"], "clients": ["10.0.0.5"]}
     assert calls["firewall"] == {"ports": [22, 2222], "clients": ["10.0.0.5"]}
     # The bans reader gets the packet filter the firewall reader read, instead of reading it again.
     assert calls["bans"] == {"firewall": {"notes": ["firewall looked"]}, "ports": [22, 2222], "clients": ["10.0.0.5"]}
@@ -91,3 +91,9 @@ def test_only_the_requested_sections_run():
     result = _evidence.collect_evidence(FakeHost, all_collectors(recorder), sections=["journal", "sshd"])
     assert [name for name, kwargs in recorder.calls] == ["sshd", "journal"]
     assert set(result["evidence"]) == {"sshd", "journal"}
+
+
+def test_the_journal_gets_its_time_budget_and_no_clients_when_none_were_asked_about():
+    recorder = Recorder()
+    _evidence.collect_evidence(FakeHost, all_collectors(recorder), sections=["journal"], journal_time_budget=12.5)
+    assert dict(recorder.calls)["journal"] == {"since": None, "time_budget": 12.5}

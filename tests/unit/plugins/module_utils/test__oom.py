@@ -25,6 +25,7 @@ from hypothesis import strategies as st
 
 from ansible_collections.sshdoctor.connreset.plugins.module_utils import _oom as O
 from ansible_collections.sshdoctor.connreset.tests.unit.fake_host import FakeHost, read_fixture
+from ansible_collections.sshdoctor.connreset.tests.unit.timing import growth_below
 
 BTIME = 1795593289  # /proc/stat btime of the machine the real fixtures come from
 D13_CGROUP = "/libpod_parent/libpod-cf8b2044a4bb42527eb2e62578acd73397e8fd3b6d54c5304f5cdc6a8b468b85"
@@ -154,7 +155,7 @@ def test_container_cgroup(text, expected):
 
 # --- the collector -----------------------------------------------------------------------------
 JOURNAL_K = ("journalctl", "--no-pager", "-q", "-k", "-b")
-TAIL = ("-o", "short-iso-precise", "-g", O.KERNEL_GREP)
+TAIL = ("-o", "short-iso-precise", "-n", str(O.MAX_KERNEL_LINES), "-g", O.KERNEL_GREP)
 NO_PREVIOUS = (1, "", read_fixture("debian12/journal_no_previous_boot.txt"))
 
 
@@ -208,7 +209,8 @@ def test_previous_boot_events_come_first_and_the_cap_keeps_the_newest():
     full = O.collect_oom(host)
     expected = [(-1, "sshd"), (-1, "python3"), (0, "sshd"), (0, "python3")]
     assert [(e["boot"], e["name"]) for e in full["events"]] == expected
-    assert full["sshd_victims"] == 2 and full["truncated"] is False
+    # the current boot's kills were in a podman container's cgroup (this host is not that container): apart
+    assert full["sshd_victims"] == 1 and full["container_victims"] == 2 and full["truncated"] is False
     capped = O.collect_oom(host, max_events=1)
     assert [(e["boot"], e["name"]) for e in capped["events"]] == [(0, "python3")]
     assert capped["truncated"] is True and capped["sshd_victims"] == 0
@@ -218,7 +220,7 @@ def test_journalctl_without_grep_support_reads_bounded_lines():
     host = FakeHost(
         commands={
             JOURNAL_K + ("0",) + TAIL: (1, "", "Compiled without pattern matching support"),
-            JOURNAL_K + ("0", "-o", "short-iso-precise", "-n", "20000"): (
+            JOURNAL_K + ("0", "-o", "short-iso-precise", "-n", str(O.MAX_KERNEL_LINES)): (
                 0, read_fixture("kernel5/journal_k_oom_global.txt"), ""),
         },
         tools={"journalctl": "/usr/bin/journalctl"},
@@ -239,7 +241,7 @@ def test_journal_permission_problem_is_noted():
         commands={
             ("dmesg",): (1, "", "dmesg: read kernel buffer failed: Operation not permitted"),
             JOURNAL_K + ("0",) + TAIL: (1, "", "No journal files were opened due to insufficient permissions."),
-            JOURNAL_K + ("0", "-o", "short-iso-precise", "-n", "20000"): (
+            JOURNAL_K + ("0", "-o", "short-iso-precise", "-n", str(O.MAX_KERNEL_LINES)): (
                 1, "", "No journal files were opened due to insufficient permissions."),
         },
         tools={"dmesg": "/usr/bin/dmesg", "journalctl": "/usr/bin/journalctl"},
@@ -247,6 +249,112 @@ def test_journal_permission_problem_is_noted():
     result = O.collect_oom(host, previous_boot=False)
     assert result["source"] is None
     assert any("become: true" in note for note in result["notes"])
+
+
+# --- victims in other cgroups: containers, sshd's unit, sessions ----------------------------------
+def test_a_host_that_runs_containers_reports_their_kills_apart():
+    """REAL: three containers' kills (the debian11 and debian13 captures: podman cgroups in the host kernel's ring
+    buffer), read on a host that is not a container: six victims, three of them named sshd, none this host's."""
+    text = read_fixture("debian11/dmesg_oom_memcg_hostkernel.txt") + read_fixture("debian13/dmesg_oom_memcg_hostkernel.txt")
+    host = FakeHost(commands={("dmesg",): (0, text, ""), JOURNAL_K + ("-1",) + TAIL: NO_PREVIOUS},
+                    files={"/proc/stat": "btime %d\n" % BTIME},
+                    tools={"dmesg": "/usr/bin/dmesg", "journalctl": "/usr/bin/journalctl"})
+    result = O.collect_oom(host)
+    assert result["in_container"] is False
+    assert len(result["events"]) == 6 and sum(e["is_sshd"] for e in result["events"]) == 3
+    assert result["sshd_victims"] == 0
+    assert result["container_victims"] == 6
+    assert sorted((c["runtime"], c["id"][:8], c["kills"], c["sshd_kills"]) for c in result["containers"]) == [
+        ("podman", "c8ae1e69", 2, 1), ("podman", "cf8b2044", 2, 1), ("podman", "d34d6821", 2, 1)]
+    assert result["containers"][0]["cgroup"].startswith("/libpod_parent/libpod-")
+    assert all(e["cgroup"]["owner"] == "container" and not e["counts_for_sshd"] for e in result["events"])
+    assert any("inside container cgroups (podman)" in note for note in result["notes"])
+
+
+def test_a_kill_in_sshds_own_unit_counts_for_sshd():
+    """REAL: sshd's per-connection process killed in a memory cgroup named for ssh.service (made by hand on the host
+    under the container's cgroup: systemd in the container cannot create memory cgroups on v1; the kill and its
+    lines are the kernel's own)."""
+    text = read_fixture("debian12/dmesg_oom_memcg_ssh_service_hostkernel.txt")
+    events = O.place_events(O.parse_kernel_log(text, boot_time=1796203478))
+    assert [(e["name"], e["cgroup"]["owner"], e["counts_for_sshd"]) for e in events] == [
+        ("sshd", "container", False), ("python3", "container", False)]
+    own = "/libpod_parent/libpod-444ccd67b54543dac2db649db08f4ea312e562a9541441b5fbd9e52f2ecf5314"
+    host = FakeHost(commands={("dmesg",): (0, text, ""), JOURNAL_K + ("-1",) + TAIL: NO_PREVIOUS},
+                    files={"/proc/stat": "btime 1796203478\n", "/run/.containerenv": "",
+                           "/proc/1/cgroup": "4:memory:%s\n" % own},
+                    tools={"dmesg": "/usr/bin/dmesg", "journalctl": "/usr/bin/journalctl"})
+    result = O.collect_oom(host)
+    sshd = result["events"][0]
+    assert sshd["name"] == "sshd" and sshd["oom_score_adj"] == 1000
+    assert sshd["cgroup"]["owner"] == "sshd" and sshd["in_this_container"] is True
+    assert result["sshd_victims"] == 1 and result["container_victims"] == 0
+
+
+@pytest.mark.parametrize("path, owner, runtime", [
+    # real (this machine, podman's cgroupfs driver)
+    ("/libpod_parent/libpod-cf8b2044a4bb42527eb2e62578acd73397e8fd3b6d54c5304f5cdc6a8b468b85", "container", "podman"),
+    # transcribed: the runtimes' documented cgroup names (no docker, containerd or kubelet here)
+    ("/machine.slice/libpod-0123456789abcdef0123456789abcdef.scope", "container", "podman"),
+    ("/machine.slice/libpod-0123456789abcdef0123456789abcdef.scope/container", "container", "podman"),
+    ("/system.slice/docker-0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef.scope", "container", "docker"),
+    ("/docker/0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", "container", "docker"),
+    ("/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod1234.slice/"
+     "cri-containerd-0123456789abcdef0123456789abcdef.scope", "container", "kubernetes"),
+    ("/kubepods/burstable/pod1234-5678/0123456789abcdef", "container", "kubernetes"),
+    ("/system.slice/containerd.service/kubepods-besteffort-pod1.slice:cri-containerd:0123456789abcdef", "container",
+     "kubernetes"),
+    ("/containerd/default/0123456789abcdef", "container", "containerd"),
+    ("/system.slice/crio-0123456789abcdef0123456789abcdef.scope", "container", "crio"),
+    ("/lxc.payload.web1", "container", "lxc"),
+    ("/machine.slice/machine-web1.scope", "container", "nspawn"),
+    ("/system.slice/ssh.service", "sshd", None),
+    ("/system.slice/sshd.service", "sshd", None),
+    ("/system.slice/system-ssh.slice/ssh@0-10.0.0.1:22-10.0.0.5:40000.service", "sshd", None),
+    ("/user.slice/user-1000.slice/session-3.scope", "session", None),
+    ("/system.slice/cron.service", "other", None),
+    ("/", None, None),
+    (None, None, None),
+])
+def test_cgroup_owner(path, owner, runtime):
+    found, container = O.cgroup_owner(path)
+    assert found == owner
+    assert (container or {}).get("runtime") == runtime
+
+
+def test_an_sshd_in_another_service_is_not_this_hosts_sshd():
+    events = O.place_events([{"is_sshd": True, "cgroup": {"task_memcg": "/system.slice/backup-tunnel.service"}},
+                             {"is_sshd": True, "cgroup": {"task_memcg": None}}])
+    assert [e["counts_for_sshd"] for e in events] == [False, True]  # an unknown cgroup keeps the name's word
+
+
+# --- linear time (issue 17) ------------------------------------------------------------------------
+# The name group of "(?P<name>\\S.*?) invoked oom-killer: " was searched on every line with an OOM keyword: a
+# real 389-character line cost 0.7 ms, 20,000 of them 5.5 s, one 32 KB line 4.6 s.
+OOM_HOSTILE = [
+    ("invoked_long_name", lambda n: "[    1.0] " + "x" * n + " invoked oom-killer: gfp_mask=0xcc0(GFP_KERNEL), order=0"),
+    ("invoked_spaces", lambda n: "[    1.0] a" + " " * n + "invoked oom-killer: "),
+    ("killed_repeated", lambda n: "[    1.0] " + "Killed process 1 (" * (n // 18)),
+    ("task_in_token", lambda n: "[    1.0] Task in " + "a" * n),
+    ("summary_repeated", lambda n: "[    1.0] oom-kill:" * (n // 16)),
+    ("out_of_memory_repeated", lambda n: "[    1.0] " + "Out of memory: " * (n // 15)),
+    ("figures", lambda n: "[    1.0] Out of memory: Killed process 1 (sshd) " + "total-vm:1kB, " * (n // 14)),
+]
+
+
+@pytest.mark.parametrize("name, make", OOM_HOSTILE, ids=[n for n, m in OOM_HOSTILE])
+def test_a_64k_kernel_line_costs_a_small_multiple_of_a_1k_line(name, make):
+    """Each line is parsed on its first 4096 characters with linear patterns: at most 20 times a 1 KB line."""
+    assert growth_below(O.parse_kernel_log, make, 20) < 20
+
+
+def test_real_oom_lines_cost_the_same_each_however_many():
+    """20,000 real kernel lines of an OOM kill (the debian12 capture, repeated) cost per line what 1,000 do."""
+    real = read_fixture("debian12/dmesg_oom_memcg_hostkernel.txt").splitlines()
+
+    def make(n):
+        return "\n".join((real * (n // len(real) + 1))[:n])
+    assert growth_below(O.parse_kernel_log, make, 40, small=1000, big=20000) < 40  # 20 times the lines
 
 
 # --- properties --------------------------------------------------------------------------------

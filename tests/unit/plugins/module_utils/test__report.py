@@ -195,3 +195,30 @@ def test_a_host_with_nothing_recorded_is_not_run():
     entry = report["hosts"]["later"]
     assert entry["status"] == "not_run" and entry["findings"] == []
     assert entry["summary"].startswith("Not diagnosed")
+
+
+@pytest.mark.parametrize("section, expected", [
+    ({"availability": "no_journal", "source": None, "lines_read": 0, "signatures": {}},
+     "no sshd log at all: no journal entries, no auth.log or secure"),
+    ({"availability": "journal_without_sshd_lines", "source": "journald", "lines_read": 0, "signatures": {},
+      "coverage": [{"source": "journald", "from": "2026-11-25T08:00:00+00:00", "to": "2026-11-25T09:00:00+00:00", "lines": 0}],
+      "period": {"requested_from": "2026-11-25T08:00:00+00:00", "complete": True}},
+     "journald, 0 sshd lines read since 2026-11-25T08:00:00+00:00 (a journal without sshd lines in the window); no known signature"),
+    ({"availability": "ok", "source": "journald", "lines_read": 3, "signatures": {"kex_no_match": {"count": 1}},
+      "coverage": [{"source": "/var/log/auth.log.1", "lines": 1}, {"source": "journald", "lines": 2}],
+      "period": {"requested_from": "2026-11-25T08:00:00+00:00", "complete": True}},
+     "/var/log/auth.log.1 + journald, 3 sshd lines read since 2026-11-25T08:00:00+00:00; kex_no_match x1"),
+    ({"availability": "unreadable", "source": "journald", "lines_read": 0, "signatures": {}},
+     "journald: not readable (permissions; run with become)"),
+])
+def test_facts_tell_no_journal_from_a_journal_without_sshd_lines(section, expected):
+    assert dict(_report.host_facts(healthy(journal=dict(section, notes=[])), None))["Journal"] == expected
+
+
+def test_facts_say_when_the_journal_read_was_incomplete():
+    section = {"availability": "ok", "source": "journald", "lines_read": 3, "signatures": {}, "notes": [],
+               "period": {"from": "2026-11-25T07:00:00+00:00", "complete": False, "stopped_by": "time_budget",
+                          "not_covered": [["2026-11-24T00:00:00+00:00", "2026-11-25T07:00:00+00:00"]]}}
+    facts = dict(_report.host_facts(healthy(journal=section), None))
+    assert facts["Journal coverage"] == ("incomplete (time_budget): read from 2026-11-25T07:00:00+00:00; "
+                                         "not read: 2026-11-24T00:00:00+00:00 .. 2026-11-25T07:00:00+00:00")

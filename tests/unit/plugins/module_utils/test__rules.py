@@ -621,3 +621,52 @@ def test_arbitrary_evidence_never_raises(evidence):
     result = _rules.diagnose(evidence if isinstance(evidence, dict) else None,
                              evidence.get("probe") if isinstance(evidence, dict) else None, now=NOW)
     json.dumps(result)
+
+
+# --- the journal's sources and coverage in the evidence ---------------------------------------
+
+
+def test_evidence_names_the_file_a_signature_came_from():
+    section = journal(("cipher_no_match", 1))
+    section["signatures"]["cipher_no_match"]["sources"] = {"/var/log/auth.log.2.gz": 1}
+    section["source"] = "/var/log/auth.log"
+    finding = [f for f in diagnose(healthy(journal=section))["findings"] if f["cause"] == "protocol_mismatch"][0]
+    assert any(line.startswith("/var/log/auth.log.2.gz: cipher_no_match x1") for line in finding["evidence"])
+
+
+def test_evidence_says_when_the_journal_read_was_incomplete():
+    section = journal(("cipher_no_match", 1), period={
+        "requested_from": "2026-11-24T00:00:00+00:00", "from": "2026-11-25T07:00:00+00:00", "to": "2026-11-25T09:00:00+00:00",
+        "complete": False, "stopped_by": "time_budget",
+        "not_covered": [["2026-11-24T00:00:00+00:00", "2026-11-25T07:00:00+00:00"]]})
+    finding = [f for f in diagnose(healthy(journal=section))["findings"] if f["cause"] == "protocol_mismatch"][0]
+    assert ("journal: the read was incomplete (time_budget); not read: 2026-11-24T00:00:00+00:00 .. "
+            "2026-11-25T07:00:00+00:00") in finding["evidence"]
+
+
+def _oom_section(dmesg_text, btime, files=None):
+    from ansible_collections.sshdoctor.connreset.plugins.module_utils import _oom
+    from ansible_collections.sshdoctor.connreset.tests.unit.fake_host import FakeHost, read_fixture
+    grep = ("journalctl", "--no-pager", "-q", "-k", "-b", "-1", "-o", "short-iso-precise", "-n", str(_oom.MAX_KERNEL_LINES),
+            "-g", _oom.KERNEL_GREP)
+    host = FakeHost(commands={("dmesg",): (0, dmesg_text, ""),
+                              grep: (1, "", read_fixture("debian12/journal_no_previous_boot.txt"))},
+                    files=dict({"/proc/stat": "btime %d\n" % btime}, **(files or {})),
+                    tools={"dmesg": "/usr/bin/dmesg", "journalctl": "/usr/bin/journalctl"})
+    return _oom.collect_oom(host)
+
+
+def test_recorded_container_kills_make_no_oom_finding_and_a_kill_in_sshds_unit_does():
+    """REAL kernel output both: sshd processes killed in podman containers' cgroups, read on a host that runs them
+    (no finding: not this host's sshd), and sshd's per-connection process killed in ssh.service's memory cgroup
+    (read inside that container: a warning)."""
+    from ansible_collections.sshdoctor.connreset.tests.unit.fake_host import read_fixture
+    containers = _oom_section(read_fixture("debian11/dmesg_oom_memcg_hostkernel.txt")
+                              + read_fixture("debian13/dmesg_oom_memcg_hostkernel.txt"), 1795593289)
+    assert "oom_kill" not in causes(diagnose(healthy(oom=containers)))
+    own = "/libpod_parent/libpod-444ccd67b54543dac2db649db08f4ea312e562a9541441b5fbd9e52f2ecf5314"
+    unit = _oom_section(read_fixture("debian12/dmesg_oom_memcg_ssh_service_hostkernel.txt"), 1796203478,
+                        files={"/run/.containerenv": "", "/proc/1/cgroup": "4:memory:%s\n" % own})
+    found = [f for f in diagnose(healthy(oom=unit))["findings"] if f["cause"] == "oom_kill"]
+    assert len(found) == 1 and found[0]["severity"] == "warning"
+    assert found[0]["summary"].startswith("The OOM killer killed 1 sshd process(es)")

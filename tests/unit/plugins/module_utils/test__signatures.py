@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 
 from ansible_collections.sshdoctor.connreset.plugins.module_utils import _signatures as sig
 from ansible_collections.sshdoctor.connreset.tests.unit.fake_host import read_fixture
+from ansible_collections.sshdoctor.connreset.tests.unit.timing import growth_below
 
 # (message as sshd logs it, expected signature id, origin)
 MESSAGES = [
@@ -34,6 +35,12 @@ MESSAGES = [
      "transcribed 9.8"),
     ("Maxstartups logging rate-limited: additional 42 connections dropped", "maxstartups_log_ratelimited",
      "transcribed 10.0"),
+    ("MaxStartups logging rate-limited: additional 5 connections dropped", "maxstartups_log_ratelimited",
+     "real 10.6"),
+    ("srclimit_penalise: 10.88.0.57/32: activating ipv4 penalty of 15.082 seconds for penalty: connections without "
+     "attempting authentication", "penalty_activated", "real 10.6"),
+    ("Timeout before authentication for connection from 10.88.0.55 to 10.88.0.50, pid = 69", "login_grace_timeout",
+     "real 10.6"),
     ("drop connection #0 from [10.88.0.8]:52766 on [10.88.0.6]:22 penalty: connections without attempting "
      "authentication", "penalty_drop", "real 10.0"),
     ("drop connection #0 from [192.0.2.7]:4022 on [192.0.2.1]:22 penalty: failed authentication", "penalty_drop",
@@ -276,3 +283,81 @@ def test_arbitrary_bytes_never_raise(data):
     text = data.decode("utf-8", "replace")
     sig.classify(text)
     sig.unit_event(text, text[:32])
+
+
+# --- OpenSSH 10.6p1 (Debian sid): sshd -D without systemd, faults from a second container -----------
+# openssh10.6_auth_log.txt is REAL: /var/log/auth.log of a Debian sid container (rsyslog, ISO stamps) whose sshd
+# (MaxStartups 2:100:3, LoginGraceTime 5, PerSourcePenalties on by default) was hit from Debian 12 client
+# containers: algorithm mismatches (kex, cipher, host key, MAC), a burst of silent connections, resets during the
+# banner and the key exchange, an HTTP request, a banner then nothing, 40 quick connections without
+# authentication, six invalid-user logins, a burst of 60. openssh10.6_sshd_D_e_stderr.txt is the same sshd with
+# -D -e (messages on stderr, no syslog prefix, no "error: " level).
+SID_EXPECTED = {
+    "openssh10.6_auth_log.txt": {
+        "kex_no_match": 1, "cipher_no_match": 1, "hostkey_no_match": 1, "mac_no_match": 1, "maxstartups_drop": 6,
+        "maxstartups_log_ratelimited": 1, "kex_ident_reset": 1, "connection_reset_preauth": 3, "banner_invalid": 1,
+        "login_grace_timeout": 1, "penalty_activated": 2, "penalty_drop": 7},
+    "openssh10.6_sshd_D_e_stderr.txt": {
+        "kex_no_match": 1, "kex_ident_reset": 1, "connection_reset_preauth": 1, "maxstartups_drop": 3,
+        "penalty_activated": 1, "penalty_drop": 7},
+}
+
+
+@pytest.mark.parametrize("name", sorted(SID_EXPECTED))
+def test_openssh_10_6_lines_are_recognised(name):
+    lines = read_fixture("debian_sid/" + name).splitlines()
+    found = {}
+    for line in lines:
+        assert sig.classify(line) == sig.classify_slow(line), line
+        sig_id = sig.classify(line)
+        if sig_id:
+            found[sig_id] = found.get(sig_id, 0) + 1
+    assert found == SID_EXPECTED[name]
+    # what is left is routine: listening, closes, invalid users
+    for line in lines:
+        if sig.classify(line) is None:
+            message = line.split("]: ", 1)[-1]
+            assert message.startswith(("Server listening on", "Connection closed by", "Invalid user ")), line
+
+
+def test_openssh_10_6_penalty_names_the_penalised_address():
+    line = next(l for l in read_fixture("debian_sid/openssh10.6_auth_log.txt").splitlines() if "srclimit_penalise" in l)
+    signature, m = sig.match(line)
+    assert signature.id == "penalty_activated" and signature.client(m) == "10.88.0.57"
+    assert signature.cause == "source_penalty"
+
+
+# --- linear time (issue 17): what a local user can put into sshd's journal with `logger -t sshd` ----
+# (name, line of about n characters). The first cases are the issue's: lazy ".+?...$" tails and unanchored
+# config patterns made these quadratic (2.5 s for the 32 KB fork line). The rest hit each signature's literal
+# followed by what makes a pattern backtrack: runs of spaces, of token characters, repeated literals.
+HOSTILE_LINES = [
+    ("fork_spaces", lambda n: "x sshd[1]: fork: a" + " " * n + "b"),
+    ("penalty_spaces", lambda n: "x sshd[1]: drop connection #0 from [192.0.2.1]:5 on [192.0.2.2]:22 penalty: a" + " " * n + "b"),
+    ("config_token_run", lambda n: "x sshd[1]: /" + "a" * n + " Bad configuration option: x"),
+    ("config_slashes_bare", lambda n: "/" * n + " line 1: Bad configuration option: x"),
+    ("config_no_path", lambda n: "a" * n + ": line 1: Bad configuration option: x"),
+    ("drop_repeated", lambda n: "x sshd[1]: " + "drop connection #1 from " * (n // 24)),
+    ("reset_repeated_slow_path", lambda n: "  Connection reset by " * (n // 20)),
+    ("session_words", lambda n: "x sshd[1]: session process 1 for " + "a " * (n // 2)),
+    ("srclimit_digits", lambda n: "x sshd[1]: srclimit_penalise: " + "1" * n),
+    ("negotiate_long_client", lambda n: "x sshd[1]: Unable to negotiate with " + "1" * n + " port 2: no matching cipher found"),
+    ("every_literal", lambda n: "[1.0] " + "".join(s.literal + " " for s in sig.SIGNATURES) * (n // 1000 + 1)),
+] + [("literal_%s" % s.id, (lambda lit: lambda n: "x sshd[1]: " + lit + " " + ("a1:/ [" * (n // 6)))(s.literal))
+     for s in sig.SIGNATURES]
+
+
+@pytest.mark.parametrize("name, make", HOSTILE_LINES, ids=[n for n, m in HOSTILE_LINES])
+def test_a_64k_line_costs_a_small_multiple_of_a_1k_line(name, make):
+    """The catalogue looks at a line's first LINE_CAP characters only, with patterns linear in those: a 64 KB line
+    costs at most ten times a 1 KB one (a quadratic pattern made it thousands of times)."""
+    assert len(make(65536)) >= 60000
+    assert growth_below(sig.classify, make, 10) < 10
+
+
+def test_a_long_line_is_judged_on_its_start():
+    line = "2026-11-25T08:01:23+00:00 h sshd[1]: Connection reset by 192.0.2.7 port 4000 [preauth]"
+    assert sig.classify(line + " " + "x" * 70000) == "connection_reset_preauth"  # the message is in the first part
+    assert sig.classify(line[:sig.LINE_CAP]) == "connection_reset_preauth"
+    padded = line.replace(": Connection", ": " + "x" * sig.LINE_CAP + " Connection")
+    assert sig.classify(padded) is None  # what comes after the first LINE_CAP characters is not looked at
