@@ -31,7 +31,6 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import ipaddress
-import json
 import os
 import re
 import time
@@ -42,6 +41,7 @@ from ansible_collections.sshdoctor.connreset.plugins.module_utils._host_health i
 from ansible_collections.sshdoctor.connreset.plugins.module_utils._journal import line_epoch
 from ansible_collections.sshdoctor.connreset.plugins.module_utils._systemd import find_block, parse_show_blocks, to_int
 from ansible_collections.sshdoctor.connreset.plugins.module_utils._tcp_wrappers import clients_from_environment
+from ansible_collections.sshdoctor.connreset.plugins.module_utils._untrusted import load_json
 
 MAX_BANNED = 20
 MAX_JAILS = 20
@@ -72,20 +72,24 @@ FIREWALLD_ZONE_DIRS = ("/etc/firewalld/zones", "/usr/lib/firewalld/zones")
 # --------------------------------------------------------------------------- the tools' log lines
 # One catalogue for the log lines of the ban tools (sshd's own lines live in _signatures.py).
 # Each: id -> (tool, compiled pattern); groups name what the line says.
+# Repetitions are bounded (a jail name, an address) so that each pattern is linear in the line,
+# and parse_tool_log reads at most MAX_LINE characters of a line.
 TOOL_LOG_PATTERNS = (
-    ("f2b_ban", "fail2ban", re.compile(r"\[(?P<jail>[^\]]+)\] (?P<restore>Restore )?Ban (?P<address>[0-9A-Fa-f.:/]+)")),
-    ("f2b_unban", "fail2ban", re.compile(r"\[(?P<jail>[^\]]+)\] Unban (?P<address>[0-9A-Fa-f.:/]+)")),
-    ("f2b_found", "fail2ban", re.compile(r"\[(?P<jail>[^\]]+)\] Found (?P<address>[0-9A-Fa-f.:/]+)")),
-    ("f2b_already_banned", "fail2ban", re.compile(r"\[(?P<jail>[^\]]+)\] (?P<address>[0-9A-Fa-f.:/]+) already banned")),
+    ("f2b_ban", "fail2ban", re.compile(r"\[(?P<jail>[^\]]{1,64})\] (?P<restore>Restore )?Ban (?P<address>[0-9A-Fa-f.:/]{2,64})")),
+    ("f2b_unban", "fail2ban", re.compile(r"\[(?P<jail>[^\]]{1,64})\] Unban (?P<address>[0-9A-Fa-f.:/]{2,64})")),
+    ("f2b_found", "fail2ban", re.compile(r"\[(?P<jail>[^\]]{1,64})\] Found (?P<address>[0-9A-Fa-f.:/]{2,64})")),
+    ("f2b_already_banned", "fail2ban",
+     re.compile(r"\[(?P<jail>[^\]]{1,64})\] (?P<address>[0-9A-Fa-f.:/]{2,64}) already banned")),
     ("f2b_ban_failed", "fail2ban", re.compile(
-        r"Failed to execute ban jail '(?P<jail>[^']+)' action '(?P<action>[^']+)'.*?'ip': '(?P<address>[^']+)'")),
+        r"Failed to execute ban jail '(?P<jail>[^']{1,64})' action '(?P<action>[^']{1,128})'.*?'ip': '(?P<address>[^']{1,64})'")),
     ("f2b_action_stderr", "fail2ban", re.compile(r" -- stderr: '(?P<error>.*)'\s*$")),
     ("sshguard_attack", "sshguard", re.compile(
-        r'Attack from "(?P<address>[^"]+)" on service (?P<service>\S+) with danger (?P<danger>\d+)')),
+        r'Attack from "(?P<address>[^"]{1,64})" on service (?P<service>\S{1,32}) with danger (?P<danger>\d{1,6})')),
     ("sshguard_block", "sshguard", re.compile(
-        r'Blocking "(?P<address>[^"]+)" (?:for (?P<seconds>\d+) secs|(?P<forever>forever))')),
-    ("sshguard_release", "sshguard", re.compile(r'(?:Releasing|Unblocking) "?(?P<address>[0-9A-Fa-f.:/]+)"?')),
+        r'Blocking "(?P<address>[^"]{1,64})" (?:for (?P<seconds>\d{1,12}) secs|(?P<forever>forever))')),
+    ("sshguard_release", "sshguard", re.compile(r'(?:Releasing|Unblocking) "?(?P<address>[0-9A-Fa-f.:/]{2,64})"?')),
 )
+MAX_LINE = 4096
 
 # fail2ban's file log: "2026-12-02 09:46:58,368 fail2ban.actions [123]: NOTICE [sshd] Ban 10.89.0.4" (local time).
 _F2B_FILE_TIME = re.compile(r"^(\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2})(?:,(\d+))?")
@@ -272,19 +276,17 @@ def parse_f2b_db_rows(rows, now):
         if until is not None and now is not None and until <= now:
             continue
         matches, failures = [], None
-        try:
-            info = json.loads(data) if isinstance(data, str) and data else {}
-        except ValueError:
-            info = {}
+        info = load_json(data)[0] if isinstance(data, str) and data else {}
         if isinstance(info, dict):
             failures = int_or_none(info.get("failures"))
-            for item in info.get("matches") or []:
+            listed = info.get("matches")
+            for item in (listed[-MAX_SAMPLES:] if isinstance(listed, list) else []):
                 # A match is a line, or a list of its pieces (prefix, time, message).
-                text = "".join(str(p) for p in item) if isinstance(item, list) else str(item)
+                text = "".join(str(p) for p in item[:8]) if isinstance(item, list) else str(item)
                 matches.append(_clip(text.strip(), 240))
         bans[(str(jail), str(address))] = {
             "address": str(address), "since_epoch": since, "until_epoch": until, "bantime": bantime,
-            "bancount": int_or_none(bancount), "failures": failures, "matches": matches[-MAX_SAMPLES:],
+            "bancount": int_or_none(bancount), "failures": failures, "matches": matches,
         }
     return bans
 
@@ -308,7 +310,7 @@ def parse_tool_log(lines, to_epoch=local_to_epoch, tool=None, keep=()):
     last_error = None
     keep = set(keep or ())
     for raw in lines:
-        line = raw.rstrip("\n")
+        line = raw.rstrip("\n")[:MAX_LINE]
         if not line:
             continue
         summary["lines"] += 1
@@ -444,13 +446,35 @@ def _port_in(spec, ports):
 
 
 def parse_xt_recent(text):
-    """A ``/proc/net/xt_recent/NAME`` list: ``[{address, packets, last_seen}]`` (jiffies)."""
+    """A ``/proc/net/xt_recent/NAME`` list: ``[{address, packets, refused, last_seen_jiffies}]``.
+
+    Each line is ``src=A ttl: T last_seen: J oldest_pkt: I J1, J2, ...``: the kernel ticks of the
+    source's newest packets (at most 20 by default, a ring whose next slot is ``I``). ufw's
+    ``limit`` stamps every new connection (``--set``), and stamps it once more when its
+    ``--update --hitcount`` rule matches it, that is when the packet is refused: two equal times
+    next to each other are a refused SYN (a refused connection is usually two, with the client's
+    retransmission). ``packets`` is how many new-connection packets the list holds, ``refused``
+    how many of them were refused (the pairs).
+    """
     entries = []
     for raw in (text or "").splitlines():
-        match = re.match(r"^src=(\S+) ttl: \d+ last_seen: (\d+) oldest_pkt: (\d+)", raw.strip())
-        if match:
-            entries.append({"address": match.group(1), "packets": int(match.group(3)),
-                            "last_seen_jiffies": int(match.group(2))})
+        match = re.match(r"^src=(\S+) ttl: \d+ last_seen: (\d{1,20}) oldest_pkt: (\d{1,6})((?:[ ,]+\d{1,20})*)\s*$",
+                         raw.strip())
+        if not match:
+            continue
+        stamps = [int(t) for t in re.findall(r"\d+", match.group(4))[:256]]
+        index = int(match.group(3))
+        if 0 < index < len(stamps):
+            stamps = stamps[index:] + stamps[:index]  # the ring has wrapped: oldest first
+        refused, i = 0, 0
+        while i + 1 < len(stamps):
+            if stamps[i] == stamps[i + 1]:
+                refused += 1
+                i += 2
+            else:
+                i += 1
+        entries.append({"address": match.group(1), "packets": len(stamps) - refused, "refused": refused,
+                        "last_seen_jiffies": int(match.group(2))})
     return entries
 
 
@@ -1327,8 +1351,11 @@ def _firewalld_zone_entries(spec, crange, tools):
     for rule in zone.get("rich_rules") or []:
         if rule.get("limit") and rule.get("affects_ssh") and rule.get("source") and not rule.get("source_negated") \
                 and _firewall.ranges_overlap(crange, _firewall.address_range(rule["source"])):
+            # An accept with a limit only accepts early: past the limit the packet goes on to the zone's other
+            # rules, and where those allow ssh (service ssh comes first in filter_IN_<zone>_allow) nothing is refused.
+            verdict = "counted" if zone["ssh_allowed"] else "limit %s" % rule["limit"]
             entries.append({"kind": "rate_limit", "tool": "firewalld", "where": "zone %s" % zone["name"],
-                            "element": rule["source"], "rule": rule["text"], "verdict": "limit %s" % rule["limit"],
+                            "element": rule["source"], "rule": rule["text"], "verdict": verdict,
                             "since_epoch": None, "until_epoch": None,
                             "unban": firewalld_remove_rich(zone["name"], rule["text"])})
     return entries
@@ -1383,13 +1410,13 @@ def _rate_limit_entries(spec, crange, tools, context):
             for limit in ufw["limits"]:
                 if limit.get("ipv6") != (version == 6):
                     continue
-                over = limit.get("hitcount") is not None and entry["packets"] >= limit["hitcount"]
                 entries.append({
                     "kind": "rate_limit", "tool": "ufw", "where": "ufw %s (list %s)" % (limit["command"], name),
-                    "element": "%s: %d new connection(s) recorded" % (entry["address"], entry["packets"]),
+                    "element": "%s: %d of its last %d new-connection packets (SYNs) refused" % (
+                        entry["address"], entry["refused"], entry["packets"]),
                     "rule": "at most %s new connections per %s s per source" % (
                         (limit["hitcount"] - 1) if limit.get("hitcount") else "?", limit.get("seconds") or "?"),
-                    "verdict": "REJECT" if over else "counted",
+                    "verdict": "REJECT" if entry["refused"] else "counted",
                     "since_epoch": None, "until_epoch": None,
                     "unban": "ufw delete %s && ufw allow %s/%s" % (limit["command"], limit["port"], limit["proto"]),
                 })

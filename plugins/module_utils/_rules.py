@@ -677,8 +677,9 @@ def _client_ban_finding(ev):
     element = entry.get("element") or spec
     if entry.get("kind") == "rate_limit":
         severity, confidence = "warning", 0.85
-        summary = "%s rate-limits new SSH connections and %s is over the limit (%s; %s): its further connections are %s." % (
-            tool, spec, where, entry.get("rule") or "limit", how.split(" (")[0])
+        # The limit refuses bursts, not the client: whether its next connection passes depends on its last 30 s.
+        summary = "%s rate-limits new SSH connections and has cut off bursts from %s (%s; %s): connections past the " \
+                  "limit are %s." % (tool, spec, where, entry.get("rule") or "limit", how.split(" (")[0])
     else:
         severity, confidence = "critical", 0.95
         what = {"ban": "%s has banned %s from SSH (%s%s)" % (tool, spec, where, (", %s" % period) if period else ""),

@@ -270,12 +270,23 @@ def test_a_client_in_ufws_limit_list_is_rate_limited_with_the_command():
     result, manifest = collect("debian12/bans/ufw")
     assert result["clients"][CLIENT] == [{
         "kind": "rate_limit", "tool": "ufw", "where": "ufw limit 22/tcp (list DEFAULT)",
-        "element": "10.89.0.4: 25 new connection(s) recorded",
+        "element": "10.89.0.4: 10 of its last 15 new-connection packets (SYNs) refused",
         "rule": "at most 5 new connections per 30 s per source", "verdict": "REJECT",
         "since_epoch": None, "until_epoch": None, "unban": "ufw delete limit 22/tcp && ufw allow 22/tcp"}]
     # The stopped fail2ban's database still holds old bans; they are not reported as bans.
     assert result["tools"]["fail2ban"]["database_bans"] == 2
     assert not [b for b in result["banned"] if b["tool"] == "fail2ban"]
+
+
+def test_ufws_list_after_its_ring_wrapped():
+    """/proc/net/xt_recent/DEFAULT of the molecule bans scenario's ufw container (Debian 12) after five
+    bursts of 8-10 connections: 32 times, the ring's oldest at slot 14. The newest burst was eight
+    connections, five let through and three refused (each refused SYN stamped twice, each refused
+    connection sent its SYN twice)."""
+    entries = B.parse_xt_recent(read_fixture("debian12/bans/ufw_xt_recent_DEFAULT_wrapped.txt"))
+    assert entries == [
+        {"address": "10.89.0.1", "packets": 2, "refused": 0, "last_seen_jiffies": 4298761993},
+        {"address": "10.89.0.15", "packets": 20, "refused": 12, "last_seen_jiffies": 4298917968}]
 
 
 # --------------------------------------------------------------------------- firewalld
@@ -304,7 +315,9 @@ def test_real_firewalld_rich_rule_rejecting_the_client(recording):
 def test_firewalld_limit_rule_and_source_zone_for_other_clients():
     result, dummy = collect("debian13/bans/firewalld", clients=["203.0.113.5", "192.0.2.7"])
     limited = result["clients"]["203.0.113.5"]
-    assert [(e["kind"], e["verdict"]) for e in limited] == [("rate_limit", "limit 3/m")]
+    # Zone public allows ssh, and firewalld puts `tcp dport 22 accept` before the limited accept in
+    # filter_IN_public_allow: past 3/m the client's packets are accepted anyway. The limit only counts.
+    assert [(e["kind"], e["verdict"]) for e in limited] == [("rate_limit", "counted")]
     # 192.0.2.7 is handled by zone internal (its sources), which allows ssh: nothing applies.
     assert result["clients"]["192.0.2.7"] == []
 

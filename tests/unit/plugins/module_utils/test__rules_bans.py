@@ -50,7 +50,8 @@ CASES = [
      "firewall-cmd --zone=public --remove-rich-rule='rule family=\"ipv4\" source address=\"10.89.0.4\" reject'"),
     ("debian12/bans/sets", "10.89.0.4 is in ipset sshdoctor-block as 10.89.0.4/30",
      "ipset del sshdoctor-block 10.89.0.4/30"),
-    ("debian12/bans/ufw", "ufw rate-limits new SSH connections and 10.89.0.4 is over the limit",
+    ("debian12/bans/ufw", "ufw rate-limits new SSH connections and has cut off bursts from 10.89.0.4 (ufw limit 22/tcp (list DEFAULT); "
+     "at most 5 new connections per 30 s per source): connections past the limit are refused.",
      "ufw delete limit 22/tcp && ufw allow 22/tcp"),
 ]
 
@@ -128,3 +129,19 @@ def test_the_controller_refused_while_unreachable_suggests_a_ban_of_its_own_addr
 def test_a_controller_that_times_out_is_not_called_banned():
     result = diagnose(None, probe("timeout", stage="connect"), reachable=False, unreachable_msg="timed out")
     assert "firewall_reject" not in causes(result)
+
+
+@pytest.mark.parametrize("bans", [
+    {"clients": {CLIENT: [{"kind": "ban", "tool": "fail2ban", "where": "jail sshd", "element": CLIENT,
+                           "verdict": "enforced", "unban": 7}]}},
+    {"clients": {CLIENT: "banned"}},
+    {"banned": [{"address": ["10.89.0.4"], "enforced": True}], "banned_total": 1},
+    {"tools": {"fail2ban": {"jails": [{"name": "sshd", "banned": [{"address": CLIENT, "matches": "a line"}]}]}}},
+])
+def test_a_bans_section_of_the_wrong_shape_is_set_aside_and_the_rest_diagnosed(bans):
+    """What a compromised host could send instead of its bans: the controller sets the section aside."""
+    evidence = evidence_of("debian12/bans/fail2ban_iptables")
+    evidence["bans"] = bans
+    result = diagnose(evidence)
+    assert any(n.startswith("bans: the collector failed: evidence rejected by the controller") for n in result["notes"])
+    assert "firewall_reject" in causes(result)  # the firewall section alone still shows fail2ban's chain
