@@ -1,5 +1,6 @@
 """Shared helpers for the bans scenario's checks."""
 
+import functools
 import json
 import os
 
@@ -10,8 +11,31 @@ import testinfra.utils.ansible_runner
 INVENTORY = os.environ.get("MOLECULE_INVENTORY_FILE", "")
 
 
+def pytest_configure(config):
+    config.addinivalue_line("markers", "on_groups(*groups): run the check only on the containers of these molecule groups")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Checks marked ``on_groups`` run only on the containers of those groups (testinfra itself
+    parametrizes every check over every host of ``testinfra_hosts``)."""
+    kept, dropped = [], []
+    for item in items:
+        marker = item.get_closest_marker("on_groups")
+        host = getattr(item, "callspec", None) and item.callspec.params.get("_testinfra_host")
+        if marker is None or host is None:
+            kept.append(item)
+            continue
+        names = set(n for g in marker.args for n in hosts_of(g))
+        (kept if host.backend.get_pytest_id().split("://")[-1] in names else dropped).append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
+
+
+@functools.lru_cache(maxsize=None)
 def hosts_of(group):
-    return testinfra.utils.ansible_runner.AnsibleRunner(INVENTORY).get_hosts(group)
+    # Once per group: each new runner calls ansible-inventory, about a second on a busy machine.
+    return tuple(testinfra.utils.ansible_runner.AnsibleRunner.get_runner(INVENTORY).get_hosts(group))
 
 
 def target_hosts():
