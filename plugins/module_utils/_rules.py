@@ -567,9 +567,9 @@ def _how(entries):
     """How the packet filter answers the client: refused, reset, or dropped (from the rules that apply)."""
     texts = " ".join(str(e.get("rule") or "") + " " + str(e.get("verdict") or "") for e in entries).lower()
     if "tcp reset" in texts or "tcp-reset" in texts:
-        return "reset (the client sees \"Connection reset by peer\")"
+        return "reset"  # the client sees "Connection reset by peer"
     if "drop" in texts:
-        return "dropped (the client waits and times out)"
+        return "dropped"  # the client waits and times out
     return "refused"
 
 
@@ -679,7 +679,7 @@ def _client_ban_finding(ev):
         severity, confidence = "warning", 0.85
         # The limit refuses bursts, not the client: whether its next connection passes depends on its last 30 s.
         summary = "%s rate-limits new SSH connections and has cut off bursts from %s (%s; %s): connections past the " \
-                  "limit are %s." % (tool, spec, where, entry.get("rule") or "limit", how.split(" (")[0])
+                  "limit are %s." % (tool, spec, where, entry.get("rule") or "limit", how)
     else:
         severity, confidence = "critical", 0.95
         what = {"ban": "%s has banned %s from SSH (%s%s)" % (tool, spec, where, (", %s" % period) if period else ""),
@@ -688,7 +688,7 @@ def _client_ban_finding(ev):
                     (" (%s)" % period) if period else "", _clip(entry.get("rule") or "?", 120)),
                 "rule": "A %s rule blocks %s (%s: `%s`)" % (tool, spec, where, _clip(entry.get("rule") or "?", 120))}[
             entry.get("kind")]
-        summary = "%s: its SSH connections are %s." % (what, how.split(" (")[0])
+        summary = "%s: its SSH connections are %s." % (what, how)
     evidence = []
     for dummy, dummy2, item, dummy3 in hit:
         line = "bans: %s %s %s: %s%s" % (item.get("kind"), item.get("tool"), item.get("where"), item.get("element"),
@@ -736,7 +736,7 @@ def _banned_list_finding(ev):
     parts = ["%s: %s" % (where, ", ".join(str(b.get("address")) for b in bans[:5]) + (" ..." if len(bans) > 5 else ""))
              for where, bans in sorted(by_tool.items())]
     evidence = ["bans: %s %s: %s%s" % (b.get("tool"), b.get("where"), b.get("address"),
-                                         (" (%s)" % _period(b)) if _period(b) else "") for b in banned[:MAX_LISTED_BANS]]
+                                       (" (%s)" % _period(b)) if _period(b) else "") for b in banned[:MAX_LISTED_BANS]]
     first = banned[0]
     fix = ("If one of them is yours, lift its ban: %s\n"
            "Run the diagnosis with diagnose_clients: [<your address>] to see whether a given client is banned.\n%s"

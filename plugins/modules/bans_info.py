@@ -59,7 +59,8 @@ notes:
   - Times the tools print in the host's local time are converted with this host's time zone; every time returned is
     UTC (ISO 8601 with an offset, and seconds since the epoch).
   - Whether a client is over a ufw limit B(now) cannot be told from C(/proc/net/xt_recent) alone (its times are
-    kernel ticks); RV(clients) says how many new connections of the client the list holds.
+    kernel ticks); RV(clients) says how many of the client's new-connection packets the list holds and how many the
+    limit refused (ufw stamps a refused packet twice), and a C(rate_limit) entry is C(REJECT) only when some were.
 seealso:
   - module: sshdoctor.connreset.firewall_info
   - module: sshdoctor.connreset.ssh_evidence
@@ -128,7 +129,8 @@ tools:
         C(default_input_policy), C(rules) (at most 50; C(action), C(proto), C(dport), C(src), C(dst), C(direction),
         C(ipv6), C(tuple), C(hitcount), C(seconds), C(affects_ssh), C(command) - the ufw arguments of the rule),
         C(rules_total), C(limits) (the C(limit) rules on the ssh port) and C(recent) (per list name, C(total) and
-        C(entries) - C(address), C(packets), C(last_seen_jiffies)).
+        C(entries) - C(address), C(packets) (how many of its newest new-connection packets the list holds),
+        C(refused) (how many of them the limit refused), C(last_seen_jiffies)).
       type: dict
     firewalld:
       description: C(running), C(source) (C(firewall-cmd) or C(files)), C(backend), C(default_zone), C(zones_total)
@@ -193,8 +195,9 @@ clients:
     - Per client spec, everything that applies to it (at most 50 entries) - C(kind) C(ban) (an entry of
       RV(banned)), C(set_member) (a member of a set that a REJECT/DROP rule touching SSH matches the source against),
       C(rule) (a REJECT/DROP rule touching SSH whose source covers the client, or a firewalld zone that handles the
-      client and does not allow ssh) or C(rate_limit) (a ufw limit rule whose list holds the client, a firewalld rich
-      rule that limits it).
+      client and does not allow ssh) or C(rate_limit) (a ufw limit rule whose list holds the client - C(verdict)
+      C(REJECT) when the list shows refused packets, else C(counted) -, a firewalld rich rule that limits it -
+      C(limit 3/m), or C(counted) when the zone allows ssh anyway and the limit refuses nothing).
     - Each entry has C(kind), C(tool), C(where), C(element), C(rule), C(verdict), C(since_epoch), C(until_epoch) and
       C(unban) (the command for this client, or null).
   returned: always
