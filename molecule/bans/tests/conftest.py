@@ -56,8 +56,10 @@ def kind(host):
 
 @pytest.fixture
 def bans(host):
-    """What bans_info returned on this host in converge."""
-    return json.loads(host.file("/tmp/sshdoctor-results/bans_info.json").content_string)
+    """What bans_info returned on this host in converge (kept on the controller)."""
+    path = os.path.join(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"], "bans_info", "%s.json" % host.backend.name)
+    with open(path) as handle:
+        return json.load(handle)
 
 
 @pytest.fixture(scope="session")

@@ -1,7 +1,8 @@
 """bans_info and the diagnosis against real ban tools: every check compares what converge
-saved (/tmp/sshdoctor-results/bans_info.json, the report and its evidence files) with what
-fail2ban-client, nft, ipset, iptables-save, firewall-cmd and ufw's own files say in the same
-container, and with what really happens to a connection from the client container."""
+saved (bans_info's result per host, the report and its evidence files, in the scenario's
+ephemeral directory) with what fail2ban-client, nft, ipset, iptables-save, firewall-cmd and
+ufw's own files say in the same container, and with what really happens to a connection
+from the client container."""
 
 import json
 import os
