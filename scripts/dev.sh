@@ -28,6 +28,7 @@ TASKS=(
   "integration :: [pytest args] :: the HTML report in headless Chromium, the playbook through ansible-runner"
   "sanity :: [--core 2.16|2.19|2.21] [ansible-test args] :: ansible-test sanity (2.19 unless --core)"
   "ansible-test-units :: [ansible-test args] :: the unit tests through ansible-test units"
+  "fuzz :: [pytest args] :: the fuzzing suite's deep profile: 10,000 examples per parser, diagnose and report (tests/unit/fuzz)"
   "lint :: - :: yamllint, ansible-lint (production profile), antsibull-docs, changelog fragments, antsibull-nox checks"
   "molecule :: [scenario ...] :: molecule test on podman: every scenario under molecule/, or the ones named"
   "core :: [2.16|2.21 ...] :: unit tests and a localhost diagnose on the oldest and newest ansible-core"
@@ -153,6 +154,19 @@ EOF
 
 --core 2.16 or --core 2.21 runs the sanity tests with that ansible-core (in its own virtual
 environment) instead of the pinned one; tests/sanity/ignore-2.NN.txt is read for each.
+EOF
+      ;;
+    fuzz)
+      cat <<'EOF'
+
+./dev units runs the same suite with a few examples per target; this runs the deep profile:
+SSHDOCTOR_FUZZ_EXAMPLES (default 10000) inputs per target, SSHDOCTOR_FUZZ_TIME_EXAMPLES (default
+200) shapes per time bound, and the expected failures of targets other helpers still fix. The
+figures (calls, slowest call, exceptions, 64 KB time against its bound) are printed at the end
+and written to SSHDOCTOR_FUZZ_REPORT (default the cache's fuzz-report.json).
+
+  ./dev fuzz                                   every target (takes a while: see tests/performance/RESULTS.md)
+  SSHDOCTOR_FUZZ_EXAMPLES=500 ./dev fuzz -k _sshd    some targets, fewer examples
 EOF
       ;;
     molecule)

@@ -13,7 +13,8 @@ summary, the fix and the evidence). Info findings (advisories) never fail a host
 The shape is the common subset of what Jenkins (the xunit plugin's junit-10 schema),
 GitLab's test reports and GitHub's JUnit reporters read: ``testsuites > testsuite >
 testcase > failure | error | skipped | system-out``, counts as attributes. Every string
-is made XML-safe: markup characters escaped, characters XML 1.0 forbids replaced.
+is made XML-safe: markup characters escaped, characters XML 1.0 forbids replaced, and what
+the other outputs escape (terminal controls, bidirectional overrides) escaped the same way.
 
 Pure: no I/O, no Ansible imports. Runs on the controller.
 """
@@ -24,7 +25,7 @@ __metaclass__ = type
 
 import re
 
-from ansible_collections.sshdoctor.connreset.plugins.module_utils import _rules
+from ansible_collections.sshdoctor.connreset.plugins.module_utils import _rules, _untrusted
 
 # diagnose_fail_on's values, from the most lenient; "none" never fails a host.
 FAIL_ON = ("none", "warning", "critical")
@@ -87,8 +88,11 @@ def _visible(match):
 
 
 def xml_text(value):
-    """Text safe as XML character data: characters XML forbids shown as \\xNN, & < > escaped."""
-    return _NOT_XML.sub(_visible, _text(value)).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    """Text safe as XML character data and on the terminal or CI page that shows it: what the other
+    outputs escape (``_untrusted.safe_text``: controls shown as \\xNN, bidirectional overrides as
+    \\uNNNN, a lone surrogate as U+FFFD), the non-characters XML forbids as \\uNNNN, & < > escaped."""
+    text = _NOT_XML.sub(_visible, _untrusted.safe_text(_text(value)))
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def xml_attr(value):

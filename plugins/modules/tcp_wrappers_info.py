@@ -90,7 +90,7 @@ checked_binary:
   sample: /usr/lib/openssh/sshd-session
 libwrap:
   description:
-    - Per binary looked at, C(linked) (bool or null) and C(method): V(readelf) (C(readelf -d), when binutils is
+    - Per binary looked at, C(linked) (bool or null) and C(method), which is V(readelf) (C(readelf -d), when binutils is
       installed), else V(ldd), else V(elf_strings) (the file's dynamic string table names C(libwrap.so) and imports
       C(hosts_access)); null when none worked. The same check as P(sshdoctor.connreset.sshd_info#module)'s
       RV(sshdoctor.connreset.sshd_info#module:tcp_wrappers).

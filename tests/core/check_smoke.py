@@ -1,4 +1,4 @@
-"""Check one `./dev core VERSION` diagnose run: DIR holds output.txt (the playbook's output) and report/.
+"""Check one `./dev core VERSION` diagnose run: DIR holds output.txt (the playbook's output) and report/latest/.
 
 The run is `ansible-playbook sshdoctor.connreset.diagnose` with no inventory, as `./dev diagnose`
 runs it: on the implicit localhost, over a local connection. It must print no warning,
@@ -19,7 +19,7 @@ def main(directory):
     noisy = [line for line in output.splitlines() if line.lstrip().startswith(("[WARNING]", "[DEPRECATION WARNING]", "[ERROR]"))]
     if noisy:
         problems.append("the run printed: %s" % " | ".join(noisy[:5]))
-    report_dir = os.path.join(directory, "report")
+    report_dir = os.path.join(directory, "report", "latest")  # the run's own directory (issue 15)
     try:
         with open(os.path.join(report_dir, "report.json")) as handle:
             report = json.load(handle)

@@ -108,8 +108,10 @@ def test_the_report_event_and_files_agree(job):
     res = task_events(job, "runner_on_ok", "sshdoctor.connreset.diagnose_report")[0]["res"]
     assert res["changed"] is False
     assert res["dest"] == str(job["report_dir"])
+    assert res["run_dir"] == str(job["report_dir"] / res["run"])
     assert sorted(os.path.basename(f) for f in res["files"]) == ["report.html", "report.json", "report.junit.xml", "report.md"]
-    report = json.loads((job["report_dir"] / "report.json").read_text())
+    assert all(os.path.dirname(f) == res["run_dir"] for f in res["files"])
+    report = json.loads((job["report_dir"] / "latest" / "report.json").read_text())
     assert report["version"] == 1
     assert list(report["hosts"]) == ["localhost"]
     entry = report["hosts"]["localhost"]
@@ -119,7 +121,7 @@ def test_the_report_event_and_files_agree(job):
     assert entry["probe"]["samples_total"] == 3
     top = entry["findings"][0]["cause"] if entry["findings"] else None
     assert res["hosts"]["localhost"]["top_cause"] == top
-    assert (job["report_dir"] / "evidence" / "localhost.json").exists()
+    assert (job["report_dir"] / "latest" / "evidence" / "localhost.json").exists()
 
 
 def test_the_table_is_in_the_job_output(job):
@@ -141,7 +143,7 @@ def test_an_unreachable_host_stays_in_the_play_and_in_the_report(fleet_job):
     assert sorted(probed) == ["down", "localhost"]
     res = task_events(fleet_job, "runner_on_ok", "sshdoctor.connreset.diagnose_report")[0]["res"]
     assert res["hosts"]["down"]["status"] == "unreachable" and res["hosts"]["down"]["reachable"] is False
-    report = json.loads((fleet_job["report_dir"] / "report.json").read_text())
+    report = json.loads((fleet_job["report_dir"] / "latest" / "report.json").read_text())
     down = report["hosts"]["down"]
     assert down["probe"]["outcome"] == "refused"
     # From the probe alone: a refused port points at sshd first, the symptom comes after.
@@ -156,7 +158,7 @@ def test_fail_on_critical_fails_the_job_after_writing_the_report(ci_job):
     assert [e["resolved_action"] for e in failed] == ["sshdoctor.connreset.diagnose_report"]
     msg = failed[0]["res"]["msg"]
     # Written before the failure: report.json and the JUnit file for the CI's test view.
-    report = json.loads((ci_job["report_dir"] / "report.json").read_text())
+    report = json.loads((ci_job["report_dir"] / "latest" / "report.json").read_text())
     assert report["hosts"]["down"]["findings"][0]["severity"] == "critical"
     # This controller itself fails only if it has a critical finding of its own.
     expected = sorted(name for name, entry in report["hosts"].items()
@@ -164,6 +166,7 @@ def test_fail_on_critical_fails_the_job_after_writing_the_report(ci_job):
     assert "down" in expected and failed[0]["res"]["failing_hosts"] == expected
     assert msg.startswith("diagnose_fail_on=critical: %d of 2 host(s) have a critical finding: " % len(expected))
     assert "down (critical " in msg and "\n" not in msg
-    junit = (ci_job["report_dir"] / "report.junit.xml").read_text()
+    assert failed[0]["res"]["run_dir"] == os.path.realpath(str(ci_job["report_dir"] / "latest"))
+    junit = (ci_job["report_dir"] / "latest" / "report.junit.xml").read_text()
     assert '<testcase classname="sshdoctor.connreset.diagnose" name="down"' in junit
     assert 'failures="%d"' % len(expected) in junit

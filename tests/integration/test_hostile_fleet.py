@@ -6,10 +6,10 @@
 Three hosts over local connections: the real ssh_evidence and ssh_probe run for each
 (the probe goes to 127.0.0.1). Before the report step, set_fact replaces the evidence
 of host ``bad`` with JSON no honest host sends: a note that is a number, a section
-nested 100 levels deep (Ansible's own templating stops near 600), terminal escapes in
-sshd's unit name and in a note. No lone surrogate: ansible-core 2.19's own JSON
-decoding refuses one, in from_json as in module results; the unit tests give the report
-one directly. A real compromised host cannot be had here; the set_fact stands for one.
+nested 100 levels deep (Ansible's own templating stops near 600), terminal escapes and
+a bidirectional override in sshd's unit name and in a note. No lone surrogate:
+ansible-core 2.19's own JSON decoding refuses one, in from_json as in module results;
+the unit tests give the report one directly. A real compromised host cannot be had here; the set_fact stands for one.
 The other hosts must be reported exactly as in the run without it, and ``bad`` with an
 evidence error, a note, and text that is safe in every output.
 """
@@ -23,11 +23,12 @@ import os
 import re
 import subprocess
 import sys
+from xml.etree import ElementTree
 
 import pytest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-UNSAFE = re.compile(u"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
+UNSAFE = re.compile(u"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 
 
 def hostile_result():
@@ -37,7 +38,7 @@ def hostile_result():
     return {
         "changed": False,
         "evidence": {
-            "sshd": {"installed": True, "unit": u"ssh\x1b[2J\x1b[H\x9b31m", "service": {"active_state": "active"},
+            "sshd": {"installed": True, "unit": u"ssh\x1b[2J\x1b[H\x9b31m\u202e", "service": {"active_state": "active"},
                      "notes": [u"\x1b]0;owned\x07 look here"]},
             "firewall": {"notes": 1.5},
             "journal": {"source": "journald", "signatures": {}, "extra": deep},
@@ -63,7 +64,7 @@ def run(tmp_path_factory):
     assert proc.returncode == 0, output[-4000:]
 
     def report(which):
-        return json.loads((base / which / "report.json").read_text(encoding="utf-8"))
+        return json.loads((base / which / "latest" / "report.json").read_text(encoding="utf-8"))
 
     return {"base": base, "output": output, "honest": report("honest"), "fleet": report("fleet")}
 
@@ -84,17 +85,19 @@ def test_the_hostile_host_has_an_evidence_error_and_a_note(run):
     assert entry["notes"][0].startswith("the controller set part of this host's input aside (")
     assert any(note.startswith("firewall: the collector failed: evidence rejected") for note in entry["notes"])
     # what it said is shown, defused: the escapes as text
-    assert any(u"unit ssh\\x1b[2J\\x1b[H\\x9b31m" in value for label, value in entry["facts"])
+    assert any(u"unit ssh\\x1b[2J\\x1b[H\\x9b31m\\u202e" in value for label, value in entry["facts"])
     assert u"sshd: \\x1b]0;owned\\x07 look here" in entry["notes"]
     # the honest run of the same host had no error
     assert run["honest"]["hosts"]["bad"]["evidence_error"] is None
 
 
 def test_every_output_is_safe(run):
-    fleet = run["base"] / "fleet"
-    for name in ("report.json", "report.md", "report.html"):
+    fleet = run["base"] / "fleet" / "latest"
+    for name in ("report.json", "report.md", "report.html", "report.junit.xml"):
         text = (fleet / name).read_bytes().decode("utf-8")  # strict: a lone surrogate would not decode
         assert not UNSAFE.search(text.replace("\n", "").replace("\t", "")), name
+    junit = ElementTree.parse(str(fleet / "report.junit.xml")).getroot()
+    assert sorted(case.get("name") for case in junit.iter("testcase")) == ["bad", "web-a", "web-b"]
     assert not UNSAFE.search(run["output"].replace("\n", "").replace("\t", ""))
     evidence = json.loads((fleet / "evidence" / "bad.json").read_text(encoding="utf-8"))
     assert evidence["evidence"]["firewall"]["rejected"] == {"notes": 1.5}

@@ -341,7 +341,7 @@ def diagnose(_args=None):
             "-e", "sshdoctor_report_dir=" + lab.report_dir]
     log("running: %s" % " ".join(argv))
     rc = subprocess.run(argv, cwd=ROOT, check=False).returncode
-    report = os.path.join(lab.report_dir, "report.json")
+    report = os.path.join(lab.report_dir, "latest", "report.json")
     if os.path.exists(report):
         print()
         print("Planted against found (tests/accuracy/compare.py):", flush=True)
@@ -349,7 +349,7 @@ def diagnose(_args=None):
                        check=False)
         print()
     for name in ("report.json", "report.md", "report.html"):
-        path = os.path.join(lab.report_dir, name)
+        path = os.path.join(lab.report_dir, "latest", name)
         if os.path.exists(path):
             log("report: %s" % path)
     log("the fleet stays up; `./dev lab down` removes it")

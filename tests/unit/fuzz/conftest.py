@@ -44,9 +44,9 @@ def _merge(parts):
             for key in ("time_checks",):
                 if key in entry:
                     total[key] = total.get(key, 0) + entry[key]
-            for key in ("worst_64k_s", "worst_ratio_of_bound"):
+            for key in ("worst_growth", "growth_limit"):
                 if key in entry:
-                    total[key] = max(total.get(key, 0.0), entry[key])
+                    total[key] = max(total.get(key, 0), entry[key])
     return stats, outcomes
 
 
@@ -80,10 +80,11 @@ def pytest_terminal_summary(terminalreporter):
     write("")
     write("fuzz figures (%s profile, %s examples per target, %s time shapes): %s" % (
         data["profile"], data["examples_per_target"], data["time_shapes_per_target"], path))
-    write("%-42s %9s %10s %12s %10s %11s %s" % ("target", "calls", "exceptions", "slowest (s)", "chars", "64 KB (s)", "of bound"))
+    columns = ("target", "calls", "exceptions", "slowest (s)", "chars", "time checks", "64 KB / 1 KB (bound)")
+    write("%-42s %9s %10s %12s %10s %12s %s" % columns)
     for name in sorted(data["stats"]):
         entry = data["stats"][name]
-        write("%-42s %9d %10d %12.4f %10d %11s %s" % (
+        write("%-42s %9d %10d %12.4f %10d %12s %s" % (
             name, entry["calls"], entry["exceptions"], entry["slowest_s"], entry["slowest_input_chars"],
-            "%.4f" % entry["worst_64k_s"] if "worst_64k_s" in entry else "-",
-            "%.0f%%" % (100 * entry["worst_ratio_of_bound"]) if "worst_ratio_of_bound" in entry else "-"))
+            entry.get("time_checks", "-"),
+            "%.1f (%d)" % (entry["worst_growth"], entry["growth_limit"]) if "worst_growth" in entry else "-"))

@@ -18,8 +18,8 @@ __metaclass__ = type
 import json
 
 from ansible_collections.sshdoctor.connreset.plugins.module_utils import (
-    _bans, _firewall, _host_health, _journal, _oom, _probe, _signatures, _sshd, _sshd_config, _sshd_placement, _systemd,
-    _tcp_wrappers)
+    _bans, _firewall, _host_health, _journal, _oom, _probe, _signatures, _sshd, _sshd_config, _sshd_environment,
+    _sshd_placement, _systemd, _tcp_wrappers)
 from ansible_collections.sshdoctor.connreset.plugins.module_utils._untrusted import load_json
 from ansible_collections.sshdoctor.connreset.tests.unit.fuzz._fuzz import seeds
 
@@ -227,6 +227,91 @@ def _classify_line(text):
     return _signatures.classify(text)
 
 
+def _journal_clients(text):
+    # the streaming summary's per-client tallies and focus (CONTRACTS.md section 2), clients partly from the text
+    words = text.split()[:3]
+    result = _journal.summarise_lines(text.splitlines(), clients=["10.88.0.9", "2001:db8::/32"] + words, now=1764669600)
+    assert isinstance(result.get("focus"), dict)
+    return json_safe(result)
+
+
+def _journal_small(text):
+    for line in text.splitlines()[:50]:
+        _journal.is_sshd_syslog_line(line)
+        _journal.parse_client_spec(line)
+    paths = ["/var/log/auth.log" + line.strip() for line in text.splitlines()[:50]]
+    assert _journal.rotated_files("/var/log/auth.log", paths)[0] == "/var/log/auth.log"
+    events, matched = _journal.parse_unit_event_lines(text.splitlines())
+    assert isinstance(matched, int)
+    return json_safe(list(events))
+
+
+def _since(text):
+    # the user's argument, not host text: ValueError with a readable message is validate_since's promise
+    try:
+        since = _journal.validate_since(text)
+    except ValueError as error:
+        assert str(error).startswith("since: "), error
+        return None
+    epoch = _journal.since_to_epoch(since, now=1764669600)
+    assert epoch is None or isinstance(epoch, (int, float))
+    return since
+
+
+def _catalogue_small(text):
+    for line in text.splitlines()[:50]:
+        event, fields = _signatures.unit_event(line.partition("]: ")[2] or line)
+        assert event is None or isinstance(fields, dict)
+        address = _signatures.normalise_address(line.split(" ")[-1])
+        assert address is None or isinstance(address, str)
+    return _signatures.match(text)
+
+
+def _oom_small(text):
+    lines = text.splitlines()
+    for line in lines[:50]:
+        stamp, mono, message = _oom.split_stamp(line, boot_time=1764669600)
+        assert isinstance(message, str)
+        _oom.cgroup_owner(line.partition("task_memcg=")[2].split(",")[0] or line, own="/machine.slice")
+    return json_safe(_oom.container_cgroup(text))
+
+
+def _placement_blocks(text):
+    rendered = {"ClientAliveInterval": "60", "MaxStartups": "10:30:100"}
+    placed = _sshd_placement.place_block(text, rendered)
+    assert _sshd_placement.place_block(placed, rendered) == placed  # idempotent
+    _sshd_placement.remove_block(placed)
+    lines = text.splitlines()
+    if lines:
+        _sshd_placement.comment_out(text, len(lines), "/etc/ssh/sshd_config")
+    return placed
+
+
+def _placement_effective(text):
+    # what the role does with sshd -T's output (host text): the drift report, where to verify, which key to scan
+    effective = _sshd_config.parse_sshd_T(text)
+    rendered = {"ClientAliveInterval": "60", "MaxStartups": "10:30:100"}
+    json_safe(_sshd_placement.effective_mismatches(rendered, effective))
+    json_safe(_sshd_placement.drift_report(rendered, effective, []))
+    _sshd_placement.keyscan_type(effective)
+    _sshd_placement.listeners(effective)
+    endpoint = _sshd_placement.verify_endpoint(effective)
+    assert isinstance(endpoint["port"], int)
+    return json_safe(endpoint)
+
+
+def _sshd_t_environment(text):
+    result = _sshd_environment.classify_sshd_t(255, text)
+    assert result["valid"] in (False, None)
+    assert _sshd_environment.classify_sshd_t(0, text)["valid"] is True
+    return json_safe(result)
+
+
+def _glob(text):
+    pattern = text.replace("\n", "")[:512]
+    return [_sshd_placement.glob_match(pattern, path) for path in ("/etc/ssh/sshd_config.d/50-cloud-init.conf", pattern[:255])]
+
+
 def _placement(text):
     files = {"/etc/ssh/sshd_config": text, "/etc/ssh/sshd_config.d/a.conf": text}
     plan = _sshd_placement.plan_placement("/etc/ssh/sshd_config", files, {"ClientAliveInterval": "60", "MaxStartups": "10:30:100"})
@@ -238,7 +323,10 @@ def _placement(text):
 HUGE = "9" * 5000
 DEEP_LIST = "[" * 1000 + "]" * 1000
 BOOT_ID = "0123456789abcdef0123456789abcdef"
-JOURNAL = ["debian*/journal_*.txt", "rhel9/secure.txt", "ubuntu2204/auth.log", "transcribed/*.txt", "kernel5/*.txt"]
+JOURNAL = ["debian*/journal_*.txt", "rhel9/secure.txt", "ubuntu2204/auth.log", "debian_sid/openssh10.6_auth_log.txt",
+           "transcribed/*.txt", "kernel5/*.txt"]
+KERNEL = ["debian*/dmesg_*.txt", "kernel*/*.txt"]
+STAMP_OVERFLOW = "[%s.0] Out of memory: Killed process 1 (sshd) total-vm:1kB" % ("9" * 400)
 
 TARGETS = [
     # --- _host_health (hostile owns) ---
@@ -335,16 +423,38 @@ TARGETS = [
     Target("_journal.parse_unit_events", _unit_events, ["debian*/journal_unit_events.json"], owner="journal",
            raises="RecursionError on JSON nested 1,000 deep",
            known=(('{"MESSAGE": ' + DEEP_LIST + "}", "RecursionError on JSON nested 1,000 deep"),)),
+    Target("_journal.summarise_lines with clients", _journal_clients, JOURNAL, is_dict, owner="journal",
+           shapes=(("2026-11-25T08:01:23+00:00 h sshd[1]: Connection reset by 10.88.0.9 port 1", " ", " [preauth]"),)),
+    Target("_journal.unit event lines+rotated_files+client specs", _journal_small, JOURNAL, owner="journal",
+           known=("x systemd[1]: ssh.service: Main process exited, code=exited, status=%s/FAILURE" % HUGE, "." + HUGE)),
+    Target("_journal.validate_since+since_to_epoch", _since, ["debian*/journal_since.txt"], owner="journal",
+           known=("-" + "9" * 60 + "d", "9" * 30, "2026-13-01 00:00:00"), shapes=(("2026-11-25 ", "0", ""), ("-", "9", "d"))),
     Target("_signatures.classify", _classify_line, JOURNAL, owner="journal", shapes=(("x sshd[1]: fork: a", " ", "b"),)),
-    Target("_oom.parse_kernel_log+parse_btime", _oom_log, ["debian*/dmesg_*.txt", "kernel*/*.txt"], is_list_of_dicts,
-           owner="journal", raises="parse_btime raises ValueError past 4,300 digits",
-           known=(("btime " + HUGE, "parse_btime raises ValueError past 4,300 digits"),),
+    Target("_signatures.unit_event+normalise_address+match", _catalogue_small, JOURNAL, owner="journal"),
+    Target("_oom.parse_kernel_log+parse_btime", _oom_log, KERNEL, is_list_of_dicts, owner="journal",
+           raises="parse_btime raises ValueError past 4,300 digits; a kernel stamp past 1e300 s raises OverflowError",
+           known=(("btime " + HUGE, "parse_btime raises ValueError past 4,300 digits"),
+                  (STAMP_OVERFLOW, "split_stamp raises OverflowError on a stamp past 1e300 s")),
            shapes=(("", "a", " invoked oom-killer"),)),
+    Target("_oom.split_stamp+cgroup_owner+container_cgroup", _oom_small, KERNEL, owner="journal",
+           raises="split_stamp raises OverflowError on a stamp past 1e300 s",
+           known=((STAMP_OVERFLOW, "split_stamp raises OverflowError on a stamp past 1e300 s"),
+                  "0::/" + "a/" * 10000, "/machine.slice/libpod-" + "a" * 5000 + ".scope"),
+           shapes=(("0::/", "a/", "init.scope"), ("[", "9", ".0] x"))),
+    # (main at 1aadac6: harden's bounded Include walk made plan_placement linear; sshd -t line numbers read safely)
     Target("_sshd_placement.plan_placement", _placement, ["debian*/sshd_placement/etc_ssh_sshd_config.txt"], is_dict,
-           owner="harden", raises="parse_max_startups and parse_sshd_t_errors raise ValueError past 4,300 digits",
-           slow="factorial in the number of drop-ins that Include the drop-in directory",
+           owner="harden", raises="parse_max_startups raises ValueError past 4,300 digits",
            known=((HUGE, "parse_max_startups raises ValueError past 4,300 digits"),
-                  ("/etc/ssh/sshd_config line %s: x" % HUGE, "parse_sshd_t_errors raises ValueError past 4,300 digits"))),
+                  "/etc/ssh/sshd_config line %s: x" % HUGE)),
+    Target("_sshd_placement.place_block+remove_block", _placement_blocks,
+           ["debian*/sshd_placement/etc_ssh_sshd_config.txt", "debian*/etc/ssh/sshd_config"], owner="harden",
+           shapes=(("Match User bob\n", "# x\n", "PasswordAuthentication no\n"),)),
+    Target("_sshd_placement.drift_report+verify_endpoint", _placement_effective, ["debian*/sshd_placement/sshd_T*.txt", "debian*/sshd_T*.txt"],
+           is_dict, owner="harden", raises="verify_endpoint raises ValueError on a port that is not a number or past 4,300 digits",
+           known=(("listenaddress 0.0.0.0:" + HUGE, "verify_endpoint raises ValueError past 4,300 digits"),
+                  ("port x", "verify_endpoint raises ValueError on a port that is not a number"))),
+    Target("_sshd_placement.glob_match", _glob, ["debian*/etc/ssh/sshd_config"], owner="harden",
+           shapes=(("/etc/ssh/", "*a", "b"), ("/etc/ssh/", "[a", "]"))),
+    Target("_sshd_environment.classify_sshd_t", _sshd_t_environment, ["debian*/sshd_placement/sshd_t_*.txt", "debian*/sshd_t_*.txt"],
+           is_dict, owner="harden", shapes=(("Missing privilege separation directory: /run/", "a", ""),)),
 ]
-
-BY_NAME = dict((t.name, t) for t in TARGETS)

@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) sshdoctor.connreset contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The controller on evidence no honest host sends: rules, report and renderers.
+"""The controller on evidence no honest host sends: rules, report and renderers (JSON, Markdown,
+HTML, the terminal table and the JUnit XML).
 
 The honest evidence is real: ssh_evidence and ssh_probe run against the project's
 Debian 11/12/13 containers (tests/unit/fixtures/debianNN/ssh_evidence_result*.json,
@@ -19,11 +20,12 @@ import copy
 import json
 import re
 from html.parser import HTMLParser
+from xml.etree import ElementTree
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ansible_collections.sshdoctor.connreset.plugins.module_utils import _report, _rules, _untrusted
+from ansible_collections.sshdoctor.connreset.plugins.module_utils import _junit, _report, _rules, _untrusted
 from ansible_collections.sshdoctor.connreset.tests.unit.fuzz import _fuzz
 
 NOW = 1764669600  # 2025-12-02T10:00:00Z, after the fixtures were captured
@@ -127,6 +129,10 @@ def _outputs_are_safe(report):
         out = render(report)
         out.encode("utf-8")
         assert not UNSAFE.search(out.replace("\n", "").replace("\t", ""))
+    junit = _junit.render_junit(report, "warning")
+    assert not UNSAFE.search(junit.replace("\n", ""))
+    root = ElementTree.fromstring(junit.encode("utf-8"))  # well-formed, whatever the hosts sent
+    assert len(root.findall("testsuite/testcase")) == len(report["hosts"])
     parser = _Tags()
     parser.feed(_report.render_html(report))
     assert parser.tags <= {"html", "head", "meta", "title", "style", "body", "h1", "h2", "h3", "p", "table", "thead",

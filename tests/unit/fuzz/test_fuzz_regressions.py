@@ -17,7 +17,7 @@ import json
 import pytest
 
 from ansible_collections.sshdoctor.connreset.plugins.module_utils import (
-    _firewall, _host_health, _probe, _report, _rules, _sshd, _sshd_config, _systemd, _tcp_wrappers, _untrusted)
+    _firewall, _host_health, _junit, _probe, _report, _rules, _sshd, _sshd_config, _systemd, _tcp_wrappers, _untrusted)
 from ansible_collections.sshdoctor.connreset.tests.unit.fake_host import read_fixture
 
 HUGE = "9" * 5000
@@ -61,7 +61,9 @@ def test_sshd_t_with_a_5000_digit_line_number_is_a_message():
 
 def test_nft_json_nested_1000_deep_is_an_error_not_a_traceback():
     rule = '{"nftables": [{"rule": {"family": "inet", "table": "t", "chain": "c", "expr": %s}}]}'
-    assert _firewall.parse_nft_json(rule % DEEP_LIST)["error"] == "output of nft -j is nested too deep to read"
+    # which of the two refusals depends on how much C stack json.loads gets on this interpreter
+    assert _firewall.parse_nft_json(rule % DEEP_LIST)["error"] in (
+        "output of nft -j is nested too deep to read", "output of nft -j is nested deeper than 64 levels")
     # json.loads reads 100 levels, the recursive walk of the rules would then break
     assert _firewall.parse_nft_json(rule % ("[" * 100 + "]" * 100))["error"] == "output of nft -j is nested deeper than 64 levels"
     assert _firewall.parse_nft_json('{"nftables": [')["error"] == "output of nft -j is not JSON"
@@ -112,8 +114,20 @@ def test_report_survives_the_issues_shapes():
     assert "firewall: evidence rejected" in report["hosts"]["notes-float"]["evidence_error"]
     assert "nested deeper than 24 levels" in report["hosts"]["deep"]["evidence_error"]
     assert any(u"unit ssh\ufffd\\x1b[2J:" in value for label, value in report["hosts"]["surrogate"]["facts"])
-    for render in (_report.render_json, _report.render_markdown, _report.render_html, _report.render_table):
+    for render in (_report.render_json, _report.render_markdown, _report.render_html, _report.render_table, _junit.render_junit):
         render(report).encode("utf-8")
+
+
+def test_junit_escapes_what_the_other_outputs_escape():
+    """A bidirectional override or a C1 CSI is legal XML, and reorders or drives the CI page or terminal that shows it:
+    the JUnit file escapes them as the Markdown, HTML and table outputs do (it used to pass them through)."""
+    name = u"web1\u202e\x9b2J"
+    report = _report.build_report({name: {"evidence": {"sshd": {"unit": u"ssh\u2066x\x1b[2J"}}}}, 1764669600)
+    junit = _junit.render_junit(report, "warning")
+    assert u"\u202e" not in junit and u"\x9b" not in junit and u"\u2066" not in junit and u"\x1b" not in junit
+    assert 'name="web1\\u202e\\x9b2J"' in junit
+    for render in (_report.render_markdown, _report.render_html, _report.render_table):
+        assert u"\u202e" not in render(report) and u"\x9b" not in render(report)
 
 
 def test_diagnose_on_the_issues_shape_no_longer_raises():
