@@ -49,12 +49,6 @@ def groups_of(name):
 
 
 @pytest.fixture
-def kind(host):
-    """Which ban tool this container runs (its molecule group)."""
-    return groups_of(host.backend.name)[0]
-
-
-@pytest.fixture
 def bans(host):
     """What bans_info returned on this host in converge (kept on the controller)."""
     path = os.path.join(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"], "bans_info", "%s.json" % host.backend.name)
@@ -73,9 +67,14 @@ def client_address(client):
     return client.check_output("hostname -I").split()[0]
 
 
+def latest_run():
+    """The diagnose role's newest run directory (each run has its own, `latest` points at it)."""
+    return os.path.join(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"], "report", "latest")
+
+
 @pytest.fixture(scope="session")
 def report():
-    path = os.path.join(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"], "report", "report.json")
+    path = os.path.join(latest_run(), "report.json")
     with open(path) as handle:
         return json.load(handle)
 
