@@ -13,12 +13,13 @@ short_description: Everything the diagnosis needs from one host, in one module r
 version_added: 0.1.0
 description:
   - Runs the collectors of M(sshdoctor.connreset.sshd_info), M(sshdoctor.connreset.sshd_journal_info),
-    M(sshdoctor.connreset.oom_events_info), M(sshdoctor.connreset.firewall_info),
+    M(sshdoctor.connreset.oom_events_info), M(sshdoctor.connreset.firewall_info), M(sshdoctor.connreset.bans_info),
     M(sshdoctor.connreset.tcp_wrappers_info) and M(sshdoctor.connreset.host_health_info) in one process,
     so that a host costs one module round trip.
   - Each section of RV(evidence) is what the matching module returns (without Ansible's own keys); see those
     modules' RETURN. What one collector learns is passed to the next ones (sshd's unit to the journal reader,
-    sshd's ports to the firewall reader, sshd's unit to the host health reader for its task limit).
+    sshd's ports to the firewall reader, the packet filter the firewall reader read to the bans reader, sshd's unit
+    to the host health reader for its task limit).
   - A collector that fails does not fail the module; its section then holds only C(error) (the exception) and
     C(notes).
   - The P(sshdoctor.connreset.diagnose#role) role runs it and turns its result into findings on the controller.
@@ -58,8 +59,8 @@ options:
     description: Which sections to collect.
     type: list
     elements: str
-    choices: [sshd, journal, oom, firewall, tcp_wrappers, host_health]
-    default: [sshd, journal, oom, firewall, tcp_wrappers, host_health]
+    choices: [sshd, journal, oom, firewall, bans, tcp_wrappers, host_health]
+    default: [sshd, journal, oom, firewall, bans, tcp_wrappers, host_health]
   since:
     description:
       - How far back to read sshd's journal, as C(journalctl --since) takes it (C(-2d), C(2026-11-01 00:00:00), C(today)).
@@ -67,7 +68,8 @@ options:
     type: str
   clients:
     description:
-      - Client addresses to evaluate hosts.allow / hosts.deny for.
+      - Client addresses or networks (C(198.51.100.7), C(203.0.113.0/24)) to evaluate hosts.allow / hosts.deny, the
+        set members and the bans for (at most 16).
       - The journal section also follows each address or CIDR given here (its C(focus) and per-signature
         C(clients)); without it, the journal has no C(focus).
       - By default the address of the SSH connection the module came in on (C(SSH_CONNECTION)), when it is visible
@@ -171,6 +173,10 @@ evidence:
       description: What M(sshdoctor.connreset.firewall_info) returns.
       returned: when collected
       type: dict
+    bans:
+      description: What M(sshdoctor.connreset.bans_info) returns.
+      returned: when collected
+      type: dict
     tcp_wrappers:
       description: What M(sshdoctor.connreset.tcp_wrappers_info) returns.
       returned: when collected
@@ -196,10 +202,11 @@ timings_ms:
   description: Milliseconds each collector took.
   returned: success
   type: dict
-  sample: {"sshd": 95, "journal": 140, "oom": 30, "firewall": 25, "tcp_wrappers": 3, "host_health": 6}
+  sample: {"sshd": 95, "journal": 140, "oom": 30, "firewall": 25, "bans": 180, "tcp_wrappers": 3, "host_health": 6}
 """
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.sshdoctor.connreset.plugins.module_utils._bans import collect_bans, parse_client_specs
 from ansible_collections.sshdoctor.connreset.plugins.module_utils._evidence import SECTIONS, collect_evidence
 from ansible_collections.sshdoctor.connreset.plugins.module_utils._firewall import collect_firewall
 from ansible_collections.sshdoctor.connreset.plugins.module_utils._host import Host
@@ -214,6 +221,7 @@ COLLECTORS = {
     "journal": collect_journal,
     "oom": collect_oom,
     "firewall": collect_firewall,
+    "bans": collect_bans,
     "tcp_wrappers": collect_tcp_wrappers,
     "host_health": collect_host_health,
 }
@@ -237,6 +245,7 @@ def main():
         module.fail_json(msg="journal_time_budget must be more than 0 seconds")
     try:
         since = validate_since(params["since"])
+        parse_client_specs(params["clients"])
     except ValueError as exc:
         module.fail_json(msg=str(exc))
     result = collect_evidence(
