@@ -100,7 +100,7 @@ def test_one_task_per_host_then_the_report(job):
     ]
     evidence = task_events(job, "runner_on_ok", "sshdoctor.connreset.ssh_evidence")[0]
     assert evidence["host"] == "localhost"
-    assert set(evidence["res"]["evidence"]) == {"sshd", "journal", "oom", "firewall", "tcp_wrappers", "host_health"}
+    assert set(evidence["res"]["evidence"]) == {"sshd", "journal", "oom", "firewall", "bans", "tcp_wrappers", "host_health"}
     # The controller's probe came back in the same task.
     assert evidence["res"]["probe"]["samples_total"] == 3
 
@@ -148,8 +148,10 @@ def test_an_unreachable_host_stays_in_the_play_and_in_the_report(fleet_job):
     report = json.loads((fleet_job["report_dir"] / "latest" / "report.json").read_text())
     down = report["hosts"]["down"]
     assert down["probe"]["outcome"] == "refused"
-    # From the probe alone: a refused port points at sshd first, the symptom comes after.
-    assert [f["cause"] for f in down["findings"]] == ["sshd_not_running", "host_unreachable"]
+    # From the probe alone: a refused port points at sshd first, the symptom comes after, and a ban or
+    # reject rule of the controller's own address last (a REJECT refuses too), to be checked from elsewhere.
+    assert [f["cause"] for f in down["findings"]] == ["sshd_not_running", "host_unreachable", "firewall_reject"]
+    assert "check from another address" in down["findings"][2]["summary"]
     assert report["counts"]["unreachable"] == 1
     assert "Connection refused" in down["message"]
 
