@@ -23,11 +23,11 @@ from ansible_collections.sshdoctor.connreset.plugins.module_utils._client_addres
 )
 
 # In the order they run: sshd first, since the others use what it found.
-SECTIONS = ("sshd", "journal", "oom", "firewall", "tcp_wrappers", "host_health")
+SECTIONS = ("sshd", "journal", "oom", "firewall", "bans", "tcp_wrappers", "host_health")
 
 
-def collector_arguments(name, sshd, since=None, clients=None, journal_time_budget=None, connection=None):
-    """Keyword arguments for collector ``name``, given the sshd section collected before it.
+def collector_arguments(name, sshd, since=None, clients=None, journal_time_budget=None, connection=None, firewall=None):
+    """Keyword arguments for collector ``name``, given the sshd (and firewall) section collected before it.
 
     ``clients``: the client specs asked about (addresses or CIDRs), or None; ``connection``: the
     ``(client, server, source)`` of this module's own SSH connection, used when no clients were given.
@@ -47,7 +47,19 @@ def collector_arguments(name, sshd, since=None, clients=None, journal_time_budge
         return kwargs
     if name == "firewall":
         ports = [p for p in (settings.get("port") or []) if isinstance(p, int)]
-        return {"ports": ports} if ports else {}
+        kwargs = {"ports": ports} if ports else {}
+        if clients:
+            kwargs["clients"] = list(clients)
+        return kwargs
+    if name == "bans":
+        # The packet filter as the firewall collector read it (None: bans reads it itself).
+        kwargs = {"firewall": firewall if isinstance(firewall, dict) and not firewall.get("error") else None}
+        ports = [p for p in (settings.get("port") or []) if isinstance(p, int)]
+        if ports:
+            kwargs["ports"] = ports
+        if clients:
+            kwargs["clients"] = list(clients)
+        return kwargs
     if name == "host_health":
         return {"unit": sshd["unit"]} if sshd.get("unit") else {}
     if name == "tcp_wrappers":
@@ -77,6 +89,7 @@ def collect_evidence(make_host, collectors, sections=SECTIONS, since=None, clien
     timings = {}
     sshd = {}
     connection = None
+    firewall = None
     clients = list(clients or [])
     if clients:
         used, source = clients, "parameter"
@@ -89,9 +102,9 @@ def collect_evidence(make_host, collectors, sections=SECTIONS, since=None, clien
         host = make_host()
         started = clock()
         try:
-            result = collectors[name](host, **collector_arguments(name, sshd, since=since, clients=clients or None,
-                                                                  journal_time_budget=journal_time_budget,
-                                                                  connection=connection))
+            kwargs = collector_arguments(name, sshd, since=since, clients=clients or None,
+                                         journal_time_budget=journal_time_budget, connection=connection, firewall=firewall)
+            result = collectors[name](host, **kwargs)
         except Exception as exc:  # pylint: disable=broad-except
             # One collector tripping over an odd host must not cost the others.
             result = {"error": "%s: %s" % (type(exc).__name__, exc), "notes": list(getattr(host, "notes", []))}
@@ -101,6 +114,8 @@ def collect_evidence(make_host, collectors, sections=SECTIONS, since=None, clien
         evidence[name] = result
         if name == "sshd" and not result.get("error"):
             sshd = result
+        if name == "firewall":
+            firewall = result
         if name == "tcp_wrappers" and isinstance(result.get("notes"), list):
             for spec in clients:
                 if "/" in spec and first_address(spec) != spec:
