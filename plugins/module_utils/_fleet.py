@@ -33,6 +33,7 @@ SPAN_SECONDS = 180
 MIN_HOSTS = 3
 MAX_FINDINGS = 20
 MAX_EVIDENCE = 12
+MAX_TIMES = 50
 
 # kind -> (cause id, what it looks like, the usual explanation)
 PATTERNS = {
@@ -108,6 +109,10 @@ def _finding(kind, members, names):
                                                if len(evidence) > MAX_EVIDENCE else []),
         "from_epoch": int(first),
         "to_epoch": int(last),
+        # when the member events were, [from, to] each, at most MAX_TIMES (else the whole span): a cluster can
+        # span minutes with nothing in between
+        "times": ([[int(e["epoch"]), int(e["epoch"] + int(e.get("span_s") or 0))] for dummy, dummy2, e in members]
+                  if len(members) <= MAX_TIMES else [[int(first), int(last)]]),
         "client": None,
     }
 
@@ -147,7 +152,7 @@ def _bans(host_events, hosts):
 
 
 def bearing_on(findings, incident, window=None):
-    """The fleet findings that bear on the incident: their time overlaps its window, or they ban its client."""
+    """The fleet findings that bear on the incident: one of their events lies in its window, or they ban its client."""
     if not incident:
         return []
     clients = incident.get("client") or []
@@ -155,7 +160,8 @@ def bearing_on(findings, incident, window=None):
     for item in findings:
         if item.get("client") and clients and any(specs_overlap(item["client"], c) for c in clients):
             out.append(item)
-        elif window and item["from_epoch"] <= window[1] and item["to_epoch"] >= window[0]:
+        elif window and any(low <= window[1] and high >= window[0]
+                            for low, high in item.get("times") or [[item["from_epoch"], item["to_epoch"]]]):
             out.append(item)
         elif not window and not clients:
             out.append(item)

@@ -96,6 +96,18 @@ def test_a_fleet_finding_bears_on_an_incident_whose_window_it_overlaps():
     assert _fleet.bearing_on(found, None) == []
 
 
+def test_a_cluster_spanning_minutes_bears_only_on_a_window_that_holds_one_of_its_events():
+    """The molecule incident run: sshd's starts at the containers' boot and the kill 80 s later were one cluster;
+    the MaxStartups incident between them, with no restart in its 15 s window, is not about it."""
+    hosts = dict(("web%d" % i, events_of(restart(AT + i)) + events_of(restart(AT + 150 + i))) for i in range(3))
+    found = _fleet.correlate(hosts)
+    assert [(f["cause"], f["from_epoch"] - AT, f["to_epoch"] - AT) for f in found] == [("sshd_restarted", 0, 153)]
+    between = _incident.parse_inputs(at=iso(AT + 75), window=0.25, now=NOW)
+    at_the_kill = _incident.parse_inputs(at=iso(AT + 150), window=0.25, now=NOW)
+    assert _fleet.bearing_on(found, between, _incident.window_of(between)) == []
+    assert _fleet.bearing_on(found, at_the_kill, _incident.window_of(at_the_kill)) == found
+
+
 def test_the_uptime_every_container_shares_is_drawn_but_not_a_reboot_wave():
     # Containers on one machine read the machine's /proc/uptime: same "boot" everywhere, no wave.
     hosts = dict(("c%d" % i, events_of(evidence())) for i in range(4))
