@@ -95,6 +95,8 @@ def test_one_task_per_host_then_the_report(job):
     actions = [action for task, action in ran]
     assert actions == [
         "ansible.builtin.validate_argument_spec",
+        # the incident inputs' check: an action in the controller's process, once, before anything is collected
+        "sshdoctor.connreset.diagnose_incident",
         "sshdoctor.connreset.ssh_evidence",
         "sshdoctor.connreset.diagnose_report",
     ]
@@ -113,7 +115,7 @@ def test_the_report_event_and_files_agree(job):
     assert sorted(os.path.basename(f) for f in res["files"]) == ["report.html", "report.json", "report.junit.xml", "report.md"]
     assert all(os.path.dirname(f) == res["run_dir"] for f in res["files"])
     report = json.loads((job["report_dir"] / "latest" / "report.json").read_text())
-    assert report["version"] == 1
+    assert report["version"] == 2
     assert list(report["hosts"]) == ["localhost"]
     entry = report["hosts"]["localhost"]
     assert entry["status"] == "diagnosed" and entry["reachable"] is True

@@ -110,6 +110,7 @@ class Page(HTMLParser):
         self._cell = None
         self._row = None
         self._in_title = False
+        self._svg = 0
 
     def handle_starttag(self, tag, attrs):
         self.tags.append(tag)
@@ -120,8 +121,10 @@ class Page(HTMLParser):
             self._row = []
         elif tag in ("td", "th"):
             self._cell = []
-        elif tag == "title":
+        elif tag == "title" and not self._svg:  # an SVG's <title> is a tooltip, not the page's title
             self._in_title = True
+        if tag == "svg":
+            self._svg += 1
 
     def handle_endtag(self, tag):
         if tag in ("td", "th") and self._cell is not None and self._row is not None:
@@ -132,6 +135,8 @@ class Page(HTMLParser):
             self._row = None
         elif tag == "title":
             self._in_title = False
+        elif tag == "svg" and self._svg:
+            self._svg -= 1
 
     def handle_data(self, data):
         self.text.append(data)
