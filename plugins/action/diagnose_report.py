@@ -5,7 +5,8 @@
 
 Runs once on the controller (``run_once: true``), in the worker process: it reads
 every play host's registered ``ssh_evidence`` and ``ssh_probe`` results from
-hostvars, runs the rules and writes report.json, report.md and report.html.
+hostvars, runs the rules and writes report.json, report.md, report.html and report.junit.xml
+into a run directory of its own (see _report_files).
 It starts no module and contacts no host. See plugins/modules/diagnose_report.py.
 """
 
@@ -13,20 +14,20 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import json
 import os
-import re
 import shutil
-import tempfile
 import time
 
 from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
+from ansible_collections.sshdoctor.connreset.plugins.module_utils import _junit
+from ansible_collections.sshdoctor.connreset.plugins.module_utils import _redact
 from ansible_collections.sshdoctor.connreset.plugins.module_utils import _report
+from ansible_collections.sshdoctor.connreset.plugins.module_utils import _report_files
 
 display = Display()
 
-FORMATS = ("json", "md", "html")
+FORMATS = tuple(_report_files.RENDERERS)  # json, md, html, junit
 GENERATOR = "sshdoctor.connreset diagnose_report"
 
 ARGUMENT_SPEC = dict(
@@ -38,12 +39,21 @@ ARGUMENT_SPEC = dict(
     evidence_files=dict(type="bool", default=True),
     print_table=dict(type="bool", default=True),
     table_width=dict(type="int"),
+    fail_on=dict(type="str", default="none", choices=list(_junit.FAIL_ON)),
+    mode=dict(type="str", default=_report_files.DEFAULT_MODE),
+    keep=dict(type="int", default=0),
+    redact=dict(type="bool", default=False),
+    redact_keywords=dict(type="list", elements="str", default=[], no_log=False),
+    redact_domains=dict(type="list", elements="str", default=[]),
 )
 
 
 def host_input(evidence_result, probe_result):
     """What the report needs of one host, from its two registered task results."""
     probe = probe_result.get("probe") if isinstance(probe_result, dict) else None
+    # The ssh_evidence action reports a host it cannot connect to as skipped, with connection_failed.
+    if isinstance(evidence_result, dict) and evidence_result.get("connection_failed"):
+        return {"status": _report.UNREACHABLE, "probe": probe, "message": evidence_result.get("msg")}
     if not isinstance(evidence_result, dict) or evidence_result.get("skipped"):
         if probe is None:
             return {"status": _report.NOT_RUN, "message": "no ssh_evidence or ssh_probe result was registered for this host"}
@@ -55,26 +65,6 @@ def host_input(evidence_result, probe_result):
         message = evidence_result.get("msg") or "ssh_evidence returned no evidence"
         return {"status": _report.EVIDENCE_FAILED, "probe": probe, "message": str(message)}
     return {"status": _report.DIAGNOSED, "probe": probe, "evidence": evidence_result["evidence"]}
-
-
-def safe_name(name):
-    """A file name for a host name: letters, digits, dot, dash, underscore."""
-    cleaned = re.sub(r"[^A-Za-z0-9._-]", "_", name).strip(".") or "host"
-    return cleaned[:120]
-
-
-def write_atomically(path, text):
-    directory = os.path.dirname(path)
-    handle, tmp_path = tempfile.mkstemp(prefix=".tmp-", dir=directory)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
-        os.chmod(tmp_path, 0o644)
-        os.replace(tmp_path, path)
-    except BaseException:
-        if os.path.exists(tmp_path):
-            os.unlink(tmp_path)
-        raise
 
 
 class ActionModule(ActionBase):
@@ -102,18 +92,19 @@ class ActionModule(ActionBase):
         report = _report.build_report(inputs, now, generator=GENERATOR)
         dest = os.path.abspath(os.path.expanduser(args["dest"]))
         try:
-            files, evidence_dir = self._write(report, inputs, dest, args)
-        except (IOError, OSError) as exc:
+            written = self._write(report, inputs, dest, args)
+        except (IOError, OSError, ValueError) as exc:
             return dict(result, failed=True, msg="cannot write the report to %s: %s" % (dest, exc))
         width = args["table_width"] or max(100, min(200, shutil.get_terminal_size((160, 24)).columns))
         table = _report.render_table(report, width=width)
         if args["print_table"]:
-            display.display("\n%s\n\nReport: %s\n" % (table, " ".join(files) or dest))
+            display.display("\n%s\n\n%s\n" % (table, "\n".join(written.pop("display"))))
+        else:
+            display.display("\n".join(written.pop("display")))
+        result.update(written)
         result.update(
             changed=False,
             dest=dest,
-            files=files,
-            evidence_dir=evidence_dir,
             version=report["version"],
             generated_at=report["generated_at"],
             summary=report["summary"],
@@ -126,38 +117,54 @@ class ActionModule(ActionBase):
                 "summary": entry["summary"],
             }) for name, entry in report["hosts"].items()),
             table=table.splitlines(),
+            failing_hosts=[name for name, _item in _junit.failing_hosts(report, args["fail_on"])],
         )
+        # After the report is written: fail the task (and so the play) for CI, with one line.
+        failure = _junit.fail_message(report, args["fail_on"])
+        if failure:
+            return dict(failed=True, changed=False, msg=failure, dest=dest, files=result["files"], run_dir=result["run_dir"],
+                        latest=result["latest"], redacted_dir=result["redacted_dir"], failing_hosts=result["failing_hosts"])
         return result
 
     def _write(self, report, inputs, dest, args):
-        if not os.path.isdir(dest):
-            os.makedirs(dest)
-        files = []
-        renderers = {"json": ("report.json", _report.render_json), "md": ("report.md", _report.render_markdown),
-                     "html": ("report.html", _report.render_html)}
-        for fmt in FORMATS:
-            if fmt in args["formats"]:
-                name, render = renderers[fmt]
-                path = os.path.join(dest, name)
-                write_atomically(path, render(report))
-                files.append(path)
-        if not args["evidence_files"]:
-            return files, None
-        # One file per host with everything it sent, for a ticket or a second opinion. Files a
-        # previous run left for hosts not in this one are removed: the directory is one run's.
-        directory = os.path.join(dest, "evidence")
-        if not os.path.isdir(directory):
-            os.makedirs(directory)
-        written = set()
-        for name, data in sorted(inputs.items()):
-            base = safe_name(name)
-            while base + ".json" in written:
-                base += "_"
-            written.add(base + ".json")
-            write_atomically(os.path.join(directory, base + ".json"), json.dumps(
-                {"host": name, "status": data.get("status"), "message": data.get("message"),
-                 "probe": data.get("probe"), "evidence": data.get("evidence")}, indent=2, default=str) + "\n")
-        for stale in os.listdir(directory):
-            if stale.endswith(".json") and stale not in written:
-                os.unlink(os.path.join(directory, stale))
-        return files, directory
+        """The run's own directory under ``dest``, then ``latest``, then pruning; see _report_files."""
+        dir_mode, file_mode = _report_files.parse_mode(args["mode"], "mode (diagnose_report_mode)")
+        if args["keep"] < 0:
+            raise ValueError("keep (diagnose_report_keep) must be 0 (keep every run) or a positive count, not %d" % args["keep"])
+        documents = _report_files.evidence_documents(inputs) if args["evidence_files"] else None
+        written = {}
+        with _report_files.ReportDir(dest, dir_mode, file_mode) as reports:
+            run = reports.new_run(_report_files.epoch_of(report["generated_at"]) or time.time())
+            try:
+                junit_level = _junit.junit_level(args["fail_on"])
+                files, evidence_dir = _report_files.write_report(run, report, documents, args["formats"], junit_level)
+                redaction_error = None
+                if args["redact"]:
+                    try:
+                        written.update(_report_files.write_redacted(
+                            run, report, documents, args["formats"], args["redact_keywords"], args["redact_domains"],
+                            junit_level))
+                    except _redact.RedactionError as exc:
+                        redaction_error = str(exc)
+                run.finish(report["generated_at"], GENERATOR, redacted=bool(written), junit_level=junit_level)
+            finally:
+                run.close()
+            latest = reports.set_latest(run.name)
+            pruned, prune_notes = reports.prune(args["keep"], protect=(run.name,))
+            notes = reports.notes + prune_notes
+        if redaction_error:
+            raise _report_files.ReportFilesError(
+                0, "the report is complete in %s, but the redacted copy was not written: %s" % (run.path, redaction_error))
+        names = [os.path.basename(f) for f in files] + (["evidence/"] if evidence_dir else [])
+        lines = ["Report: %s (%s)" % (run.path, ", ".join(names) or "no files"), "Latest: %s -> %s" % (latest, run.name)]
+        if written:
+            lines.append("Redacted copy to share: %s (the mapping %s stays private)" % (
+                written["redacted_dir"], written["redaction_map"]))
+        if pruned:
+            lines.append("Removed %d old run(s) beyond keep=%d: %s" % (len(pruned), args["keep"], ", ".join(pruned)))
+        lines += ["Note: %s" % note for note in notes]
+        written.update(files=files, evidence_dir=evidence_dir, run=run.name, run_dir=run.path, latest=latest,
+                       pruned=pruned, report_notes=notes, display=lines)
+        written.setdefault("redacted_dir", None)
+        written.setdefault("redaction_map", None)
+        return written

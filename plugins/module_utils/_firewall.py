@@ -25,6 +25,8 @@ import json
 import re
 import shlex
 
+from ansible_collections.sshdoctor.connreset.plugins.module_utils._untrusted import load_json
+
 DEFAULT_SSH_PORTS = (22,)
 # Bounds on what one run returns.
 MAX_RULES = 200
@@ -315,10 +317,10 @@ def parse_nft_json(text):
     policies: [...], error: None|str}``. Never raises: unparsable text gives ``error``.
     """
     result = {"version": None, "tables": [], "chains": {}, "rules": [], "policies": [], "error": None, "sets": {}}
-    try:
-        data = json.loads(text or "")
-    except (ValueError, TypeError):
-        result["error"] = "output of nft -j is not JSON"
+    data, why = load_json(text or "")
+    if why is not None:
+        # nft's own JSON nests about ten levels; deeper would break the recursive walk below
+        result["error"] = "output of nft -j is not JSON" if why.startswith("not JSON") else "output of nft -j is %s" % why
         return result
     items = data.get("nftables") if isinstance(data, dict) else None
     if not isinstance(items, list):

@@ -218,7 +218,7 @@ class Host:
         env = dict(os.environ)
         env.update(C_LOCALE)
         try:
-            process = subprocess.Popen(
+            process = subprocess.Popen(  # pylint: disable=ansible-bad-function  # a stream, bounded: run_command cannot
                 command,
                 stdin=subprocess.PIPE if data is not None else subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
@@ -257,7 +257,7 @@ class Host:
         env.update(C_LOCALE)
         errors = tempfile.TemporaryFile()
         try:
-            process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=errors,
+            process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=errors,  # pylint: disable=ansible-bad-function
                                        env=env, close_fds=True, bufsize=0)
         except (IOError, OSError) as exc:
             errors.close()

@@ -16,8 +16,10 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import datetime
-import json
+import math
 import re
+
+from ansible_collections.sshdoctor.connreset.plugins.module_utils._untrusted import Skipped, load_json, skip, to_int
 
 DEFAULT_PATHS = ("/", "/var", "/var/log", "/run", "/tmp")
 MAX_BOOTS = 10
@@ -30,18 +32,19 @@ _UINT64_MAX = 18446744073709551615
 PROC_READ_MAX = 1 << 20
 
 
+_FLOAT = re.compile(r"[+-]?[0-9]{1,32}(?:\.[0-9]{1,32})?\Z")
+
+
 def _float(text):
-    try:
-        return float(text)
-    except (TypeError, ValueError):
+    """ASCII ``12``, ``0.52`` -> float; anything else (``nan``, ``1e999``, Unicode digits) -> None."""
+    if not isinstance(text, str) or not _FLOAT.match(text.strip()):
         return None
+    value = float(text)
+    return value if not (math.isinf(value) or math.isnan(value)) else None
 
 
 def _int(text):
-    try:
-        return int(str(text).strip())
-    except (TypeError, ValueError):
-        return None
+    return to_int(text)
 
 
 def iso_from_epoch(seconds):
@@ -74,16 +77,16 @@ def parse_loadavg(text):
     return result
 
 
-def parse_meminfo(text):
-    """/proc/meminfo -> {Key: kB int}."""
+def parse_meminfo(text, skipped=None):
+    """/proc/meminfo -> {Key: kB int}. ``skipped``: a list that gets ``(line number, why)`` of lines not understood."""
     values = {}
-    for line in (text or "").splitlines():
+    for number_of_line, line in enumerate((text or "").splitlines(), 1):
         key, sep, rest = line.partition(":")
-        if not sep:
+        number = _int((rest.split() or [""])[0]) if sep else None
+        if number is None:
+            skip(skipped, number_of_line, line, "not 'Key: number kB'")
             continue
-        number = _int((rest.split() or [""])[0])
-        if number is not None:
-            values[key.strip()] = number
+        values[key.strip()] = number
     return values
 
 
@@ -130,8 +133,8 @@ def parse_pressure(text):
 
 def parse_btime(text):
     """/proc/stat -> boot time (epoch seconds) or None."""
-    match = re.search(r"^btime\s+(\d+)\s*$", text or "", re.M)
-    return int(match.group(1)) if match else None
+    match = re.search(r"^btime[ \t]+([0-9]+)[ \t]*$", text or "", re.M)
+    return to_int(match.group(1)) if match else None
 
 
 def parse_cpu_list(text):
@@ -154,18 +157,21 @@ def parse_cpuinfo_count(text):
 
 
 # --------------------------------------------------------------------------- df
-def parse_df(text, paths=None):
+def parse_df(text, paths=None, skipped=None):
     """``df -P -k`` or ``df -P -i`` output -> rows. With ``paths`` (the arguments,
     in order) each row also says which path asked for it, when df printed one row
-    per path."""
-    lines = [line for line in (text or "").splitlines() if line.strip()]
-    if not lines or not lines[0].startswith("Filesystem"):
+    per path. ``skipped`` gets ``(line number, why)`` of the lines not understood."""
+    lines = [(number, line) for number, line in enumerate((text or "").splitlines(), 1) if line.strip()]
+    if not lines or not lines[0][1].startswith("Filesystem"):
+        if lines:
+            skip(skipped, lines[0][0], lines[0][1], "no 'Filesystem' header: nothing read")
         return []
-    inodes = "Inodes" in lines[0]
+    inodes = "Inodes" in lines[0][1]
     rows = []
-    for line in lines[1:]:
+    for number, line in lines[1:]:
         fields = line.split()
         if len(fields) < 6:
+            skip(skipped, number, line, "fewer than 6 fields")
             continue
         # the mount point is everything from the sixth field on (it may hold spaces)
         mount = " ".join(fields[5:])
@@ -198,14 +204,30 @@ def merge_filesystems(space_rows, inode_rows):
         if row.get("path") and row["path"] not in by_mount[mount]["paths"]:
             by_mount[mount]["paths"].append(row["path"])
     for row in inode_rows:
-        entry = by_mount.get(row["mount"])
-        if entry is not None:
+        entry = by_mount.get(row.get("mount"))
+        # rows of a df -i whose header lacked "Inodes" were read as space figures: they have no inode keys
+        if entry is not None and "inodes" in row:
             for key in ("inodes", "inodes_used", "inodes_free", "inodes_used_pct"):
-                entry[key] = row[key]
+                entry[key] = row.get(key)
     return merged
 
 
 # --------------------------------------------------------------------------- systemd, boots
+def _small_int(value):
+    return isinstance(value, int) and not isinstance(value, bool) and -(1 << 63) <= value < (1 << 64)
+
+
+def _iso_from_usec(value):
+    """Microseconds since the epoch (journalctl's JSON) -> ISO 8601, or None for anything else."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    if isinstance(value, float) and (math.isinf(value) or math.isnan(value)):
+        return None
+    if not _small_int(value) and not isinstance(value, float):
+        return None
+    return iso_from_epoch(value / 1e6)
+
+
 def parse_systemctl_show(text):
     values = {}
     for line in (text or "").splitlines():
@@ -234,6 +256,10 @@ def _journal_time(text):
     return text
 
 
+_BOOT_DASH = re.compile(r"\s*(-?[0-9]+)\s+([0-9a-f]{32})\s+([^\u2014]+)\u2014(.+)\Z")
+_BOOT_SPACES = re.compile(r"\s*(-?[0-9]+)\s+([0-9a-f]{32})\s+([A-Z][a-z]{2} \S+ \S+ \S+)\s+(.+)\Z")
+
+
 def parse_list_boots(text):
     """``journalctl --list-boots [-o json]`` -> [{index, boot_id, first_entry, last_entry}], oldest first.
 
@@ -244,10 +270,7 @@ def parse_list_boots(text):
     text = text or ""
     stripped = text.strip()
     if stripped.startswith("["):
-        try:
-            data = json.loads(stripped)
-        except ValueError:
-            data = None
+        data, dummy = load_json(stripped)
         if isinstance(data, list):
             boots = []
             for item in data:
@@ -255,34 +278,45 @@ def parse_list_boots(text):
                     continue
                 first, last = item.get("first_entry"), item.get("last_entry")
                 boots.append({
-                    "index": item.get("index") if isinstance(item.get("index"), int) else None,
+                    "index": item.get("index") if _small_int(item.get("index")) else None,
                     "boot_id": item.get("boot_id") if isinstance(item.get("boot_id"), str) else None,
-                    "first_entry": iso_from_epoch(first / 1e6) if isinstance(first, (int, float)) else None,
-                    "last_entry": iso_from_epoch(last / 1e6) if isinstance(last, (int, float)) else None,
+                    "first_entry": _iso_from_usec(first),
+                    "last_entry": _iso_from_usec(last),
                 })
             return boots
     boots = []
     for line in text.splitlines():
+        # stripped first: a lazy group before "\s*$" would retry the whole tail at every character
+        line = line.rstrip()
         if "\u2014" in line:
-            match = re.match(r"^\s*(-?\d+)\s+([0-9a-f]{32})\s+(.+?)\u2014(.+?)\s*$", line)
+            match = _BOOT_DASH.match(line)
         else:
-            match = re.match(r"^\s*(-?\d+)\s+([0-9a-f]{32})\s+([A-Z][a-z]{2} \S+ \S+ \S+)\s+(.+?)\s*$", line)
-        if not match:
+            match = _BOOT_SPACES.match(line)
+        if not match or to_int(match.group(1)) is None:
             continue
-        boots.append({"index": int(match.group(1)), "boot_id": match.group(2),
+        boots.append({"index": to_int(match.group(1)), "boot_id": match.group(2),
                       "first_entry": _journal_time(match.group(3).strip()),
                       "last_entry": _journal_time(match.group(4).strip())})
     return boots
 
 
-_LAST_REBOOT = re.compile(r"^reboot\s+system boot\s+(\S+)\s+(.*?)\s*$")
+_LAST_REBOOT = re.compile(r"reboot\s+system boot\s+(\S+)\s+(.*)\Z")
+
+
+def _without_duration(text):
+    """``"2026-11-25 08:00 (00:12)"`` -> ``"2026-11-25 08:00"``: the parenthesised duration last prints, if any."""
+    text = text.rstrip()
+    start = text.rfind("(")
+    if text.endswith(")") and start > 0 and text[start - 1].isspace() and ")" not in text[start:-1]:
+        return text[:start].strip()
+    return text.strip()
 
 
 def parse_last_reboots(text):
     """``last -x [--time-format iso] reboot`` -> [{first_entry, last_entry, kernel}], newest first as printed."""
     boots = []
     for line in (text or "").splitlines():
-        match = _LAST_REBOOT.match(line)
+        match = _LAST_REBOOT.match(line.rstrip())
         if not match:
             continue
         rest = match.group(2)
@@ -291,9 +325,9 @@ def parse_last_reboots(text):
             start = rest.split("still running")[0].strip()
         elif " - " in rest:
             start, end = rest.split(" - ", 1)
-            end = re.sub(r"\s+\([^)]*\)\s*$", "", end).strip()
+            end = _without_duration(end)
         else:
-            start = re.sub(r"\s+\([^)]*\)\s*$", "", rest).strip()
+            start = _without_duration(rest)
         boots.append({"index": None, "boot_id": None, "first_entry": start.strip(), "last_entry": end,
                       "kernel": match.group(1)})
     return boots
@@ -326,7 +360,9 @@ def collect_host_health(host, unit=None, paths=None, max_boots=MAX_BOOTS):
     load["per_cpu_5"] = round(load["5"] / cpus, 2) if load.get("5") is not None and cpus else None
     result["load"] = load
 
-    meminfo = parse_meminfo(host.read_text("/proc/meminfo", max_bytes=PROC_READ_MAX))
+    skipped = Skipped()
+    meminfo = parse_meminfo(host.read_text("/proc/meminfo", max_bytes=PROC_READ_MAX), skipped)
+    _note_skipped(notes, "/proc/meminfo", skipped)
     result["memory"] = memory_summary(meminfo)
     if not meminfo:
         notes.append("cannot read /proc/meminfo: memory figures unknown")
@@ -374,13 +410,25 @@ def _filesystems(host, result, paths, notes):
     if space.missing:
         notes.append("df is not installed: filesystem use unknown")
         return
-    rows = parse_df(space.stdout, wanted)
+    skipped = Skipped()
+    rows = parse_df(space.stdout, wanted, skipped)
+    _note_skipped(notes, "df -P -k", skipped)
     if not rows:
         notes.append("df -P -k gave nothing usable: %s" % (space.stderr.strip().splitlines() or ["no output"])[0][:200])
         return
     inodes = host.run(["df", "-P", "-i", "--"] + wanted)
-    inode_rows = parse_df(inodes.stdout, wanted) if inodes.ok or inodes.stdout else []
+    skipped = Skipped()
+    inode_rows = parse_df(inodes.stdout, wanted, skipped) if inodes.ok or inodes.stdout else []
+    _note_skipped(notes, "df -P -i", skipped)
+    if inode_rows and "inodes" not in inode_rows[0]:
+        notes.append("df -P -i printed no Inodes column: inode figures unknown")
     result["filesystems"] = merge_filesystems(rows, inode_rows)
+
+
+def _note_skipped(notes, source, skipped):
+    note = skipped.note(source)
+    if note:
+        notes.append(note)
 
 
 def _sshd_unit(host, result, unit, notes):

@@ -36,7 +36,7 @@ from ansible_collections.sshdoctor.connreset.plugins.module_utils._signatures im
     OOM_INVOKED,
     OOM_KILL_OLD,
     OOM_KILLED,
-    OOM_LITERALS,
+    OOM_PREFILTER,
     OOM_SUMMARY,
     OOM_TASK_IN,
     LINE_CAP,
@@ -145,7 +145,7 @@ def parse_kernel_log(text, boot_time=None, boot=0, source="dmesg"):
     for raw in lines:
         if len(raw) > LINE_CAP:
             raw = raw[:LINE_CAP]  # every OOM line is shorter; a longer one is judged on its start
-        if not any(literal in raw for literal in OOM_LITERALS) and "invoked oom-killer" not in raw:
+        if not OOM_PREFILTER.search(raw):
             continue
         stamp, mono, msg = split_stamp(raw, boot_time)
         at = msg.find(OOM_INVOKED)

@@ -19,10 +19,12 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import errno
-import json
+import math
 import re
 import socket
 import time
+
+from ansible_collections.sshdoctor.connreset.plugins.module_utils._untrusted import load_json
 
 # Every outcome a sample can have, the one word the report and the rules use.
 BANNER = "banner"  # the server sent its SSH identification line
@@ -153,6 +155,7 @@ def classify_connect_error(exc):
 def _read_until_banner(sock, deadline):
     """Read until a ``SSH-`` line, EOF, reset, timeout or the size limit; return (data, ended, error)."""
     data = b""
+    line_start = 0  # where the first line not yet looked at begins: each byte is looked at once
     while True:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
@@ -169,9 +172,13 @@ def _read_until_banner(sock, deadline):
         if not chunk:
             return data, "eof", None
         data += chunk
-        for line in data.split(b"\n")[:-1]:
-            if line.startswith(b"SSH-"):
+        while True:
+            end = data.find(b"\n", line_start)
+            if end < 0:
+                break
+            if data.startswith(b"SSH-", line_start):
                 return data, "banner", None
+            line_start = end + 1
         if len(data) >= MAX_PRE_BANNER_BYTES:
             return data, "limit", None
 
@@ -325,10 +332,7 @@ def parse_mtr_json(text):
     mtr's key names differ slightly between versions (``Loss%``, ``Snt``, ``Avg`` ...);
     unknown or unparsable output gives ``None``.
     """
-    try:
-        data = json.loads(text)
-    except (TypeError, ValueError):
-        return None
+    data, dummy = load_json(text)
     if not isinstance(data, dict):
         return None
     report = data.get("report")
@@ -358,9 +362,10 @@ def parse_mtr_json(text):
 def _number(value):
     if isinstance(value, bool):
         return None
-    if isinstance(value, (int, float)):
-        return value
+    if isinstance(value, int):
+        return value if abs(value) < 1 << 63 else None
     try:
-        return float(value)
-    except (TypeError, ValueError):
+        number = float(value)
+    except (TypeError, ValueError, OverflowError):
         return None
+    return None if math.isinf(number) or math.isnan(number) else number

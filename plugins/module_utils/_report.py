@@ -20,7 +20,7 @@ import html
 import json
 import re
 
-from ansible_collections.sshdoctor.connreset.plugins.module_utils import _rules
+from ansible_collections.sshdoctor.connreset.plugins.module_utils import _rules, _untrusted
 
 # Bump on any change a consumer of report.json could notice (a key renamed, removed, retyped).
 # Adding a key is not a change of version.
@@ -76,6 +76,8 @@ def build_report(hosts, now, generator=None):
 
     ``now``: seconds since the epoch (the report's ``generated_at``, and what ages are measured against).
     """
+    # Each host's input is checked (and replaced by the checked copy) first: one bad host costs only itself.
+    checked = _untrusted.check_hosts(hosts)
     entries = {}
     for name in hosts:
         data = hosts[name] or {}
@@ -86,6 +88,7 @@ def build_report(hosts, now, generator=None):
             message=data.get("message"),
             now=now,
         )
+        _untrusted.mark_entry(entries[str(name)], checked.get(name))
     summary = {}
     for name, entry in entries.items():
         for item in entry["findings"]:
@@ -212,7 +215,7 @@ def host_facts(evidence, probe):
 
 
 def _one_line(text, limit):
-    text = " ".join(str(text or "").split())
+    text = " ".join(_untrusted.safe_text(text or "").split())
     return text if len(text) <= limit else text[: max(0, limit - 3)] + "..."
 
 
@@ -267,11 +270,11 @@ _MD_SPECIAL = re.compile(r"([\\`*_\[\]|<>#])")
 
 def md_text(text):
     """Text safe inside Markdown prose and table cells: specials escaped, one line."""
-    return _MD_SPECIAL.sub(r"\\\1", " ".join(str(text if text is not None else "").split()))
+    return _MD_SPECIAL.sub(r"\\\1", " ".join(_untrusted.safe_text(text).split()))
 
 
 def md_code_block(text, lang=""):
-    text = str(text if text is not None else "")
+    text = _untrusted.safe_text(text)
     fence = "```"
     while fence in text:
         fence += "`"
@@ -347,7 +350,7 @@ ul.evidence li{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:.85re
 
 
 def h(text):
-    return html.escape(str(text if text is not None else ""), quote=True)
+    return html.escape(_untrusted.safe_text(text), quote=True)
 
 
 def _anchor(index):

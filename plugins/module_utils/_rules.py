@@ -29,6 +29,7 @@ import datetime
 import ipaddress
 import re
 
+from ansible_collections.sshdoctor.connreset.plugins.module_utils import _untrusted
 from ansible_collections.sshdoctor.connreset.plugins.module_utils._evidence import SECTIONS
 
 SEVERITIES = ("critical", "warning", "info")
@@ -1094,8 +1095,10 @@ def diagnose(evidence=None, probe=None, reachable=True, unreachable_msg=None, no
     ``reachable``: False when Ansible could not run the module (then only the probe counts).
     ``now``: seconds since the epoch the ages of boots are measured against (None: not judged).
     """
-    ev = Evidence(evidence, probe, reachable, unreachable_msg, now)
-    findings, notes = [], []
+    # Evidence of any shape (a host can send anything): checked first, a bad section set aside with a note.
+    checked = _untrusted.check_evidence(evidence, probe)
+    ev = Evidence(checked["evidence"], checked["probe"], reachable, unreachable_msg, now)
+    findings, notes = [], _untrusted.diagnose_notes(checked)
     if reachable:
         for name in SECTIONS:
             section = ev.raw.get(name)

@@ -588,6 +588,9 @@ OOM_DEADLOCKED = "System is deadlocked on memory"
 # cheap prefilter for a kernel log: every OOM line of interest contains one of these.
 OOM_LITERALS = ("oom-kill", "illed process", "Kill process", "Task in ", "oom_reaper", "Out of memory",
                 "deadlocked on memory")
+# One pass over the line for all of them ("invoked oom-killer" holds "oom-kill"): seven `in` scans
+# of a line of spaces each compare at every position, and a line without any cost seven times one with.
+OOM_PREFILTER = re.compile("|".join(re.escape(literal) for literal in OOM_LITERALS))
 
 # Process names that are sshd's (the OOM victim flag). Kernel comm is truncated to 15 chars.
 SSHD_PROCESS_NAMES = frozenset(("sshd", "sshd-session", "sshd-auth"))

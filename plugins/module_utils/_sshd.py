@@ -20,6 +20,8 @@ import re
 
 from ansible_collections.sshdoctor.connreset.plugins.module_utils import _sshd_config as cfg
 from ansible_collections.sshdoctor.connreset.plugins.module_utils import _systemd
+from ansible_collections.sshdoctor.connreset.plugins.module_utils import _tcp_wrappers as wrappers
+from ansible_collections.sshdoctor.connreset.plugins.module_utils._untrusted import Skipped, skip, to_int
 
 SSHD_CANDIDATES = ("/usr/sbin/sshd", "/usr/local/sbin/sshd", "/sbin/sshd")
 # OpenSSH 9.8 and later split the per-connection work into sshd-session.
@@ -74,10 +76,10 @@ LIMITS = {
     "max_config_errors": cfg.MAX_ERRORS,
 }
 
-_LISTENER_RE = re.compile(r"\[listener\]\s+(\d+)\s+of\s+(\d+)-(\d+)\s+startups")
+_LISTENER_RE = re.compile(r"\[listener\]\s+([0-9]+)\s+of\s+([0-9]+)-([0-9]+)\s+startups")
 _SSHD_TITLE_RE = re.compile(r"^(?:sshd|sshd-session|sshd-auth):\s")
 _MONITOR_RE = re.compile(r"^(?:sshd|sshd-session):\s+(?:\S+\s+)?\[(accepted|priv)\]\s*$")
-_USERS_RE = re.compile(r'\("([^"]*)",pid=(\d+)')
+_USERS_RE = re.compile(r'\("([^"]*)",pid=([0-9]+)')
 
 
 # --------------------------------------------------------------------------- #
@@ -87,32 +89,36 @@ def split_host_port(text):
     """``"0.0.0.0:22"`` -> ``("0.0.0.0", 22)``; ``"[::]:22"`` -> ``("::", 22)``; ``"*:22"`` -> ``("*", 22)``."""
     text = (text or "").strip()
     address, sep, port = text.rpartition(":")
-    if not sep or not port.isdigit():
+    number = to_int(port, signed=False) if sep else None
+    if number is None or number > 65535:
         return None
     if address.startswith("[") and address.endswith("]"):
         address = address[1:-1]
     # an interface scope: 0.0.0.0%eth0 or fe80::1%eth0
     address = address.split("%", 1)[0]
-    return address or "*", int(port)
+    return address or "*", number
 
 
-def parse_ss_listeners(text):
+def parse_ss_listeners(text, skipped=None):
     """``ss -Hltnp`` output -> ``[{"address", "port", "process", "pid"}]``.
 
     ``process``/``pid`` are None when ss could not tell (another user's process
-    and we are not root). Header lines and anything unparsable are skipped.
+    and we are not root). Anything unparsable is skipped, and counted in
+    ``skipped`` (an ``_untrusted.Skipped``) when one is given.
     """
     result = []
-    for raw in (text or "").splitlines():
+    for number, raw in enumerate((text or "").splitlines(), 1):
         fields = raw.split()
         if len(fields) < 5 or fields[0] != "LISTEN":
+            skip(skipped, number, raw, "not a LISTEN line of at least 5 fields")
             continue
         where = split_host_port(fields[3])
         if where is None:
+            skip(skipped, number, raw, "no address:port in the fourth field")
             continue
         rest = " ".join(fields[5:])
         processes = _USERS_RE.findall(rest)
-        process, pid = (processes[0][0], int(processes[0][1])) if processes else (None, None)
+        process, pid = (processes[0][0], to_int(processes[0][1])) if processes else (None, None)
         result.append({"address": where[0], "port": where[1], "process": process, "pid": pid})
         if len(result) >= MAX_LISTENERS:
             break
@@ -149,23 +155,38 @@ def _hex_ipv6(text):
     return left + "::" + right
 
 
-def parse_proc_net_tcp(text, ipv6=False):
-    """``/proc/net/tcp`` (or ``tcp6``) -> listening sockets ``[{"address", "port", "process": None, "pid": None}]``."""
+_HEX_PORT = re.compile(r"[0-9A-Fa-f]{1,4}\Z")
+
+
+def parse_proc_net_tcp(text, ipv6=False, skipped=None):
+    """``/proc/net/tcp`` (or ``tcp6``) -> listening sockets ``[{"address", "port", "process": None, "pid": None}]``.
+
+    The header and sockets in other states are passed over; rows that cannot be read
+    are counted in ``skipped`` when one is given.
+    """
     result = []
-    for raw in (text or "").splitlines():
+    for number, raw in enumerate((text or "").splitlines(), 1):
         fields = raw.split()
-        if len(fields) < 4 or fields[3] != "0A":
+        if number == 1 and fields[:1] == ["sl"]:
+            continue
+        if len(fields) < 4 or not fields[0].endswith(":"):
+            skip(skipped, number, raw, "not a socket row")
+            continue
+        if fields[3] != "0A":
             continue
         address_hex, _sep, port_hex = fields[1].partition(":")
         try:
+            if not _HEX_PORT.match(port_hex):
+                raise ValueError("port")
             port = int(port_hex, 16)
             if ipv6 and len(address_hex) == 32:
                 address = _hex_ipv6(address_hex)
             elif not ipv6 and len(address_hex) == 8:
                 address = _hex_ipv4(address_hex)
             else:
-                continue
+                raise ValueError("address")
         except ValueError:
+            skip(skipped, number, raw, "unreadable local address")
             continue
         result.append({"address": address, "port": port, "process": None, "pid": None})
         if len(result) >= MAX_LISTENERS:
@@ -173,17 +194,22 @@ def parse_proc_net_tcp(text, ipv6=False):
     return result
 
 
-def parse_ps(text):
-    """``ps -e -ww -o pid=,ppid=,args=`` -> ``[{"pid", "ppid", "args"}]`` for sshd processes only."""
+def parse_ps(text, skipped=None):
+    """``ps -e -ww -o pid=,ppid=,args=`` -> ``[{"pid", "ppid", "args"}]`` for sshd processes only.
+
+    Lines that are not ``PID PPID ARGS`` are counted in ``skipped`` when one is given.
+    """
     result = []
-    for raw in (text or "").splitlines():
+    for number, raw in enumerate((text or "").splitlines(), 1):
         parts = raw.strip().split(None, 2)
-        if len(parts) < 3 or not parts[0].isdigit() or not parts[1].isdigit():
+        pid, ppid = (to_int(parts[0], signed=False), to_int(parts[1], signed=False)) if len(parts) >= 2 else (None, None)
+        if pid is None or ppid is None:
+            skip(skipped, number, raw, "not PID PPID ARGS")
             continue
-        args = parts[2].strip()
+        args = parts[2].strip() if len(parts) > 2 else ""
         if "sshd" not in args:
             continue
-        result.append({"pid": int(parts[0]), "ppid": int(parts[1]), "args": args})
+        result.append({"pid": pid, "ppid": ppid, "args": args})
         if len(result) >= MAX_PROCESSES:
             break
     return result
@@ -196,17 +222,16 @@ def parse_proc_stat_ppid(text):
     if end < 0:
         return None
     fields = text[end + 1:].split()
-    if len(fields) < 2 or not fields[1].isdigit():
-        return None
-    return int(fields[1])
+    return to_int(fields[1], signed=False) if len(fields) >= 2 else None
 
 
 def parse_listener_title(args):
     """``"sshd: /usr/sbin/sshd -D [listener] 4 of 20-80 startups"`` -> ``{"current": 4, "start": 20, "full": 80}``."""
     match = _LISTENER_RE.search(args or "")
-    if not match:
+    numbers = [to_int(group) for group in match.groups()] if match else [None]
+    if None in numbers:
         return None
-    return {"current": int(match.group(1)), "start": int(match.group(2)), "full": int(match.group(3))}
+    return {"current": numbers[0], "start": numbers[1], "full": numbers[2]}
 
 
 def is_listener(process):
@@ -254,21 +279,28 @@ def count_preauth(processes):
 
 
 def parse_socket_listen(text):
-    """A socket unit's ``Listen=`` (``"[::]:22 (Stream) 0.0.0.0:2222 (Stream)"``) -> ports ``[22, 2222]``."""
+    """A socket unit's ``Listen=`` (``"[::]:22 (Stream) 0.0.0.0:2222 (Stream)"``) -> ports ``[22, 2222]``.
+
+    Read word by word (a pattern ``\\S+\\s+\\(Stream\\)`` retries every word's tail: quadratic on one long word).
+    """
     ports = []
-    for item in re.findall(r"(\S+)\s+\(Stream\)", text or ""):
-        if item.isdigit():
-            ports.append(int(item))
+    words = (text or "").split()
+    index = 0
+    while index + 1 < len(words):
+        if not words[index + 1].startswith("(Stream)"):
+            index += 1
+            continue
+        item = words[index]
+        index += 2
+        number = to_int(item, signed=False)
+        if number is not None:
+            if number <= 65535:
+                ports.append(number)
             continue
         where = split_host_port(item)
         if where:
             ports.append(where[1])
     return ports
-
-
-def libwrap_in_ldd(text):
-    """True when ``ldd`` output lists libwrap, False otherwise."""
-    return any("libwrap.so" in line for line in (text or "").splitlines())
 
 
 # --------------------------------------------------------------------------- #
@@ -472,7 +504,11 @@ def _processes(host):
     """sshd processes ``[{"pid", "ppid", "args"}]`` from ps, else from /proc; None when neither works."""
     res = host.run(["ps", "-e", "-ww", "-o", "pid=,ppid=,args="])
     if res.ok:
-        return parse_ps(res.stdout)
+        skipped = Skipped()
+        processes = parse_ps(res.stdout, skipped)
+        if skipped:
+            host.note(skipped.note("ps -e -o pid=,ppid=,args="))
+        return processes
     processes = []
     pids = host.glob("/proc/[0-9]*/cmdline")
     if not pids:
@@ -484,11 +520,11 @@ def _processes(host):
             continue
         args = cmdline.replace("\x00", " ").strip()
         base = path[: -len("/cmdline")]
-        pid_text = base.rsplit("/", 1)[-1]
+        pid = to_int(base.rsplit("/", 1)[-1], signed=False)
         ppid = parse_proc_stat_ppid(host.read_text(base + "/stat", max_bytes=4096))
-        if ppid is None or not pid_text.isdigit():
+        if ppid is None or pid is None:
             continue
-        processes.append({"pid": int(pid_text), "ppid": ppid, "args": args})
+        processes.append({"pid": pid, "ppid": ppid, "args": args})
     if len(pids) > MAX_PROCESSES:
         host.note("process scan stopped after %d processes" % MAX_PROCESSES)
     return processes
@@ -565,20 +601,6 @@ def _sshd_dump(host, sshd, config_path, spec=None):
     return res, effective
 
 
-def _libwrap(host, binary):
-    """(linked?, method) for one binary: ldd first, then the ELF's own strings."""
-    res = host.run(["ldd", binary])
-    if res.ok:
-        return libwrap_in_ldd(res.stdout), "ldd"
-    if not res.missing and "not a dynamic executable" in (res.stdout or "") + (res.stderr or ""):
-        return False, "ldd"
-    text = host.read_text(binary)
-    if text is None:
-        return None, None
-    # the DT_NEEDED names sit in the ELF's dynamic string table as plain ASCII
-    return "libwrap.so" in text, "elf_strings"
-
-
 def _tcp_wrappers(host, sshd, effective, result):
     session = cfg.first_value(effective, "sshdsessionpath")
     if session and not host.exists(session):
@@ -588,34 +610,35 @@ def _tcp_wrappers(host, sshd, effective, result):
             if host.exists(candidate):
                 session = candidate
                 break
-    linked = {}
-    methods = []
-    for binary in [sshd] + ([session] if session else []):
-        value, method = _libwrap(host, binary)
-        linked[binary] = value
-        if method:
-            methods.append(method)
+    checks = dict((binary, wrappers.binary_links_libwrap(host, binary)) for binary in [sshd] + ([session] if session else []))
+    linked = dict((binary, check["linked"]) for binary, check in checks.items())
     decisive = session or sshd
     honoured = linked.get(decisive)
     if honoured is None:
-        host.note("could not tell whether %s links libwrap (ldd failed and the file is unreadable)" % decisive)
+        host.note("could not tell whether %s links libwrap (readelf and ldd failed and the file is unreadable)" % decisive)
     result["tcp_wrappers"] = {
         "honoured": honoured,
         "binary": decisive,
         "linked": linked,
-        "method": methods[0] if methods else None,
+        "method": checks[decisive]["method"],
     }
 
 
 def _listeners(host, result, processes):
     res = host.run(["ss", "-Hltnp"])
+    skipped = Skipped()
     if res.ok:
-        sockets = parse_ss_listeners(res.stdout)
+        sockets = parse_ss_listeners(res.stdout, skipped)
         source = "ss"
+        if skipped:
+            host.note(skipped.note("ss -Hltnp"))
     else:
         sockets = []
         for path, ipv6 in (("/proc/net/tcp", False), ("/proc/net/tcp6", True)):
-            sockets.extend(parse_proc_net_tcp(host.read_text(path), ipv6=ipv6))
+            skipped = Skipped()
+            sockets.extend(parse_proc_net_tcp(host.read_text(path), ipv6=ipv6, skipped=skipped))
+            if skipped:
+                host.note(skipped.note(path))
         source = "/proc/net/tcp"
         if not res.missing:
             host.note("ss -Hltnp failed (rc=%s): listeners read from /proc/net/tcp" % res.rc)
@@ -682,7 +705,7 @@ def validate_options(config_path=None, sshd_path=None, match=None):
                               % (key, text))
             elif key in ("addr", "laddr") and not _is_ip(text):
                 errors.append("match.%s must be an IP address; got %r" % (key, text))
-            elif key == "lport" and not (text.isdigit() and 0 < int(text) < 65536):
+            elif key == "lport" and not 0 < (to_int(text, signed=False) or 0) < 65536:
                 errors.append("match.lport must be a port number between 1 and 65535; got %r" % text)
     return errors
 

@@ -24,6 +24,8 @@ __metaclass__ = type
 
 import re
 
+from ansible_collections.sshdoctor.connreset.plugins.module_utils._untrusted import to_int
+
 # sshd's compiled-in SSHDIR: relative Include paths are taken relative to it.
 SSHDIR = "/etc/ssh"
 DEFAULT_CONFIG = "/etc/ssh/sshd_config"
@@ -89,12 +91,12 @@ MAX_ERRORS = 100
 MAX_ENTRIES = 20000
 
 _KEYWORD_RE = re.compile(r"^[a-z][a-z0-9]*$")
-_VERSION_RE = re.compile(r"OpenSSH_(\d+)\.(\d+)(p\d+)?")
-_ERROR_RE = re.compile(r"^(?P<file>.+?):? line (?P<line>\d+): (?P<message>.*)$")
-_TERMINATING_RE = re.compile(r"^(?P<file>.+?): terminating, (?P<count>\d+) bad configuration options?$")
+_VERSION_RE = re.compile(r"OpenSSH_([0-9]{1,4})\.([0-9]{1,4})(p[0-9]{1,4})?")
+_ERROR_RE = re.compile(r"^(?P<file>.+?):? line (?P<line>[0-9]+): (?P<message>.*)$")
+_TERMINATING_RE = re.compile(r"^(?P<file>.+?): terminating, (?P<count>[0-9]+) bad configuration options?$")
 _WARNING_PREFIXES = ("deprecated option", "unsupported option", "ignored unknown option")
 _TIME_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-_TIME_PART_RE = re.compile(r"(\d+)([smhdwSMHDW]?)")
+_TIME_PART_RE = re.compile(r"([0-9]+)([smhdwSMHDW]?)")
 
 
 def _lines(text):
@@ -164,12 +166,9 @@ def parse_int(value):
     if value is None:
         return None
     text = str(value).strip()
-    if not re.match(r"^-?\d+$", text):
+    if text.startswith("+"):
         return None
-    try:
-        return int(text)
-    except ValueError:  # pragma: no cover - the regex already guards this
-        return None
+    return to_int(text)
 
 
 def parse_time(value):
@@ -182,9 +181,10 @@ def parse_time(value):
     total = 0
     pos = 0
     for match in _TIME_PART_RE.finditer(text):
-        if match.start() != pos:
+        number = to_int(match.group(1), signed=False)
+        if match.start() != pos or number is None:
             return None
-        total += int(match.group(1)) * _TIME_UNITS[match.group(2).lower()]
+        total += number * _TIME_UNITS[match.group(2).lower()]
         pos = match.end()
     if pos != len(text):
         return None
@@ -213,13 +213,14 @@ def parse_max_startups(value, previous=None):
     if value is None:
         return None
     text = str(value).strip()
-    match = re.match(r"^(\d+):(\d+):(\d+)$", text)
-    if match:
-        start, rate, full = (int(g) for g in match.groups())
+    parts = [to_int(part, signed=False) for part in text.split(":")]
+    if None in parts or text != text.strip() or "+" in text:
+        return None
+    if len(parts) == 3:
+        start, rate, full = parts
         return {"start": start, "rate": rate, "full": full}
-    match = re.match(r"^(\d+)$", text)
-    if match:
-        start = int(match.group(1))
+    if len(parts) == 1:
+        start = parts[0]
         rate = (previous or {}).get("rate") or 30
         return {"start": start, "rate": rate, "full": start}
     return None
@@ -257,10 +258,10 @@ def parse_sshd_t(text, rc=None):
                 candidate = candidate[len(prefix):]
                 break
         match = _ERROR_RE.match(candidate)
-        if match:
+        if match and to_int(match.group("line")) is not None:
             item = {
                 "file": match.group("file"),
-                "line": int(match.group("line")),
+                "line": to_int(match.group("line")),
                 "message": match.group("message").strip(),
             }
             is_warning = rc == 0 or item["message"].lower().startswith(_WARNING_PREFIXES)
@@ -289,13 +290,13 @@ def parse_package_version(text):
     ``"1:9.2p1-2+deb12u10"`` (dpkg) -> ``"9.2p1"``; ``"8.7p1"`` (rpm) -> ``"8.7p1"``.
     """
     text = (text or "").strip().splitlines()[0].strip() if (text or "").strip() else ""
-    match = re.match(r"^(?:\d+:)?(\d+\.\d+(?:p\d+)?)", text)
+    match = re.match(r"^(?:[0-9]+:)?([0-9]{1,4}\.[0-9]{1,4}(?:p[0-9]{1,4})?)", text)
     return match.group(1) if match else None
 
 
 def version_info(version):
     """``"9.2p1"`` -> ``[9, 2]``; None or garbage -> None."""
-    match = re.match(r"^(\d+)\.(\d+)", version or "")
+    match = re.match(r"^([0-9]{1,9})\.([0-9]{1,9})", version if isinstance(version, str) else "")
     if not match:
         return None
     return [int(match.group(1)), int(match.group(2))]
@@ -380,14 +381,19 @@ def parse_config_line(line):
     return keyword, split_words(match.group(2))
 
 
-def parse_config_text(text):
-    """``sshd_config`` text -> ``[(line_number, keyword, [args]), ...]`` (never raises)."""
+def _config_lines(text):
+    """``sshd_config`` text -> ``[(line_number, keyword, [args], raw_line), ...]`` (never raises)."""
     result = []
     for number, line in enumerate(_lines(text), 1):
         parsed = parse_config_line(line)
         if parsed is not None:
-            result.append((number, parsed[0], parsed[1]))
+            result.append((number, parsed[0], parsed[1], line))
     return result
+
+
+def parse_config_text(text):
+    """``sshd_config`` text -> ``[(line_number, keyword, [args]), ...]`` (never raises)."""
+    return [(number, keyword, args) for number, keyword, args, _raw in _config_lines(text)]
 
 
 def include_path(arg, sshdir=SSHDIR):
@@ -406,57 +412,79 @@ def _match_context(args):
     return " ".join(args)
 
 
+# What sshd says when Include nesting passes SERVCONF_MAX_DEPTH (servconf.c), word for word.
+TOO_MANY_INCLUDES = "Too many recursive configuration includes"
+
+
 def walk_config(path, read, glob, sshdir=SSHDIR, max_depth=MAX_INCLUDE_DEPTH, max_files=MAX_FILES):
     """Read ``path`` and every file it includes, in the order sshd reads them.
 
+    The one walk of sshd's configuration in this collection: ``sshd_info``'s
+    provenance and the hardening role's placement planner both read through it.
     ``read(path)`` returns the file's text or None; ``glob(pattern)`` returns
     the matching paths (sorted, as glob(3) sorts them). Returns::
 
-        {"entries": [{"file", "line", "keyword", "key", "args", "value", "match"}],
-         "files": [paths in the order read],
+        {"entries": [{"file", "line", "keyword", "key", "args", "value", "text", "match"}],
+         "files": [each path read, once, in the order first read],
          "includes": [{"file", "line", "pattern", "matched": [paths]}],
-         "problems": [str], "truncated": bool}
+         "problems": [str], "truncated": bool, "visits": int,
+         "fatal": None or {"file", "line", "message"}}
 
+    ``entries`` holds every directive, ``Include`` and ``Match`` lines too;
     ``match`` is the criteria of the ``Match`` block the line sits in (None
-    outside one, and after ``Match all``). A ``Match`` block runs to the next
-    ``Match`` or to the end of its file; an included file starts in the
-    including line's context, and the context is restored after it.
+    outside one, and after ``Match all``); ``text`` is the line as written.
+
+    The rules are sshd's own, measured with ``sshd -t`` / ``sshd -T`` on
+    OpenSSH 8.4, 9.2 and 10.0 (tests/unit/fixtures/debianNN/sshd_include/):
+
+    - ``Include`` is read where it stands, every time it stands there: the same
+      glob included twice is read twice (a MaxStartups in it wins again).
+    - A ``Match`` block runs to the next ``Match`` or to the end of its file;
+      an included file starts in the including line's context, and the
+      context is restored after it. ``Match all`` returns to the global scope.
+    - There is no loop detection: a file that includes itself, directly or
+      through others, nests until the depth passes 16 (the main file is depth
+      0, a chain of 16 included files is accepted, 17 is not), and sshd stops
+      with "Too many recursive configuration includes". The walk stops there
+      too, with ``fatal`` set: what follows is never read by sshd.
+
+    Bounded: each file is read and parsed once and each pattern globbed once (sshd
+    caches both), at most
+    ``max_files`` file visits and ``MAX_ENTRIES`` entries (``truncated``), so the
+    cost is linear in what sshd itself would read, whatever the files say.
     """
-    state = {"entries": [], "files": [], "includes": [], "problems": [], "truncated": False}
+    state = {"entries": [], "files": [], "includes": [], "problems": [], "truncated": False,
+             "visits": 0, "fatal": None}
+    parsed = {}
+    globbed = {}  # sshd caches each Include pattern's matches too (servconf.c, the include list)
+
+    def load(file_path):
+        if file_path not in parsed:
+            text = read(file_path)
+            parsed[file_path] = None if text is None else _config_lines(text)
+            if text is None:
+                state["problems"].append("%s: could not be read" % file_path)
+            else:
+                state["files"].append(file_path)
+        return parsed[file_path]
 
     def visit(file_path, depth, context):
-        if depth > max_depth:
-            state["problems"].append("%s: Include depth exceeded (more than %d levels)" % (file_path, max_depth))
-            return
-        if len(state["files"]) >= max_files:
+        """False once the walk must stop (sshd's fatal error, or a cap)."""
+        if state["visits"] >= max_files:
             state["truncated"] = True
-            return
-        text = read(file_path)
-        if text is None:
-            state["problems"].append("%s: could not be read" % file_path)
-            return
-        state["files"].append(file_path)
+            return False
+        state["visits"] += 1
+        lines = load(file_path)
+        if lines is None:
+            return True
         current = context
-        for number, keyword, args in parse_config_text(text):
+        for number, keyword, args, raw in lines:
             key = keyword.lower()
             if key == "match":
                 current = _match_context(args)
-                continue
-            if key == "include":
-                for arg in args:
-                    pattern = include_path(arg, sshdir)
-                    # sshd runs glob(3) on every Include argument: a pattern or a
-                    # missing plain path that matches nothing is not an error.
-                    matched = list(glob(pattern))
-                    state["includes"].append(
-                        {"file": file_path, "line": number, "pattern": pattern, "matched": matched[:max_files]}
-                    )
-                    for included in matched:
-                        visit(included, depth + 1, current)
-                continue
             if len(state["entries"]) >= MAX_ENTRIES:
                 state["truncated"] = True
-                continue
+                return False
             state["entries"].append(
                 {
                     "file": file_path,
@@ -465,9 +493,34 @@ def walk_config(path, read, glob, sshdir=SSHDIR, max_depth=MAX_INCLUDE_DEPTH, ma
                     "key": key,
                     "args": args,
                     "value": " ".join(args),
+                    "text": raw,
                     "match": current,
                 }
             )
+            if key != "include":
+                continue
+            for arg in args:
+                pattern = include_path(arg, sshdir)
+                # sshd runs glob(3) on every Include argument: a pattern or a
+                # missing plain path that matches nothing is not an error.
+                if pattern not in globbed:
+                    globbed[pattern] = list(glob(pattern))
+                matched = globbed[pattern]
+                if len(state["includes"]) < max_files:
+                    state["includes"].append(
+                        {"file": file_path, "line": number, "pattern": pattern, "matched": matched[:max_files]}
+                    )
+                for included in matched:
+                    if depth + 1 > max_depth:
+                        state["fatal"] = {"file": file_path, "line": number, "message": TOO_MANY_INCLUDES}
+                        state["problems"].append(
+                            "%s line %d: Include nested more than %d deep (a file that includes itself?): "
+                            "sshd stops with \"%s\"" % (file_path, number, max_depth, TOO_MANY_INCLUDES)
+                        )
+                        return False
+                    if not visit(included, depth + 1, current):
+                        return False
+        return True
 
     visit(path, 0, None)
     return state

@@ -10,7 +10,9 @@ block to the file it appears in (a ``Match`` in a drop-in does not leak into
 the next drop-in or back into the main file; measured on the same versions).
 
 The pure part works on configuration TEXT: :func:`expand` turns the main file
-plus the files it includes into the ordered list of directives sshd reads,
+plus the files it includes into the ordered list of directives sshd reads (through
+``_sshd_config.walk_config``, the one walk sshd_info uses too, with sshd's own
+depth rule and bounds),
 :func:`plan_placement` decides which files to write so that every managed
 keyword ends up with the requested value, and reports the lines that would
 still win (or comments them out when allowed).  :func:`apply_placement` is the
@@ -31,11 +33,25 @@ import re
 import time
 
 from ansible_collections.sshdoctor.connreset.plugins.module_utils._sshd_config import (
+    MAX_ENTRIES,
+    MAX_FILES,
+    include_path,
     parse_config_line,
     parse_openssh_version,
     parse_sshd_T,
+    parse_sshd_t,
     parse_time,
     version_info,
+    walk_config,
+)
+from ansible_collections.sshdoctor.connreset.plugins.module_utils._sshd import _processes as sshd_processes
+from ansible_collections.sshdoctor.connreset.plugins.module_utils._sshd import is_listener
+from ansible_collections.sshdoctor.connreset.plugins.module_utils._sshd_environment import (
+    NOT_RUNNING_MESSAGE,
+    LocalSystem,
+    SshdCheck,
+    service_manager,
+    sshd_started,
 )
 from ansible_collections.sshdoctor.connreset.plugins.module_utils._systemd import parse_show_blocks as parse_systemctl_show
 
@@ -54,8 +70,6 @@ KEYWORDS = (
 KEYWORD_BY_LOWER = dict((k["name"].lower(), k) for k in KEYWORDS)
 KEYWORD_ORDER = [k["name"] for k in KEYWORDS]
 
-# sshd gives up on Include nesting deeper than this (servconf.c SERVCONF_MAX_DEPTH).
-MAX_INCLUDE_DEPTH = 16
 # sshd's default MaxStartups rate; "MaxStartups N" keeps whatever rate was read before.
 DEFAULT_MAX_STARTUPS_RATE = 30
 
@@ -95,20 +109,12 @@ def parse_max_startups(value):
 
 
 def parse_sshd_t_errors(text, limit=20):
-    """``sshd -t`` complaints as [{file, line, message}] (file/line None when not given)."""
-    errors = []
-    for raw in (text or "").splitlines():
-        line = raw.strip()
-        if not line:
-            continue
-        match = re.match(r"^(/\S+?)(?::)? line (\d+):\s*(.*)$", line)
-        if match:
-            errors.append({"file": match.group(1), "line": int(match.group(2)), "message": match.group(3)})
-        else:
-            errors.append({"file": None, "line": None, "message": line})
-        if len(errors) >= limit:
-            break
-    return errors
+    """``sshd -t`` complaints as [{file, line, message}] (file/line None when not given),
+    read by sshd_info's parser (the ``terminating, N bad configuration options`` summary
+    is not a complaint of its own)."""
+    parsed = parse_sshd_t(text)
+    errors = parsed["errors"] + [{"file": None, "line": None, "message": m} for m in parsed["messages"]]
+    return errors[:limit]
 
 
 # --- which lines sshd reads, in order ----------------------------------------------
@@ -129,68 +135,37 @@ def glob_match(pattern, path):
     return True
 
 
-def include_patterns(args, sshd_dir="/etc/ssh"):
-    """Absolute glob patterns of one Include line (relative ones are under sshd_dir)."""
-    patterns = []
-    for arg in args:
-        if arg.startswith("/"):
-            patterns.append(arg)
-        else:
-            patterns.append(sshd_dir.rstrip("/") + "/" + arg)
-    return patterns
+def walk_files(main_path, files, sshd_dir="/etc/ssh"):
+    """``walk_config`` (the one Include/Match walk, shared with sshd_info) over ``files``.
+
+    ``files`` maps path -> text (None = exists but unreadable); glob(3) is
+    played on its keys.
+    """
+    paths = sorted(files)
+
+    def glob(pattern):
+        return [p for p in paths if glob_match(pattern, p)]
+
+    return walk_config(main_path, files.get, glob, sshdir=sshd_dir)
 
 
 def expand(main_path, files, sshd_dir="/etc/ssh"):
-    """The directives sshd reads, in order, as a list of dicts.
+    """The directives sshd reads, in order, as a list of dicts, and the walk's notes.
 
-    ``files`` maps path -> text (None = exists but unreadable). Each directive has
-    file, line (1-based), keyword (as written), key (lowercase), args, value, text,
-    and match (None in the global scope, else the Match criteria that govern it).
-    Returns ``(directives, notes)``.
+    Each directive has file, line (1-based), keyword (as written), key (lowercase),
+    args, value, text, and match (None in the global scope, else the Match criteria
+    that govern it). Returns ``(directives, notes)``.
     """
-    directives = []
-    notes = []
-    _walk(main_path, files, None, 0, directives, notes, sshd_dir, [])
-    return directives, notes
+    walk = walk_files(main_path, files, sshd_dir)
+    return walk["entries"], walk_notes(walk)
 
 
-def _walk(path, files, match, depth, out, notes, sshd_dir, stack):
-    text = files.get(path)
-    if text is None:
-        if path in files:
-            notes.append("%s could not be read; its settings are unknown" % path)
-        return
-    if path in stack:
-        notes.append("%s includes itself; sshd would refuse this" % path)
-        return
-    stack = stack + [path]
-    current_match = match
-    for number, raw in enumerate(text.splitlines(), 1):
-        token = tokenize(raw)
-        if token is None:
-            continue
-        keyword, args = token
-        key = keyword.lower()
-        if key == "match":
-            current_match = " ".join(args) or "(empty)"
-        directive = {
-            "file": path,
-            "line": number,
-            "keyword": keyword,
-            "key": key,
-            "args": args,
-            "value": " ".join(args),
-            "text": raw,
-            "match": current_match,
-        }
-        out.append(directive)
-        if key == "include":
-            if depth + 1 > MAX_INCLUDE_DEPTH:
-                notes.append("%s line %d: Include nested too deeply" % (path, number))
-                continue
-            for pattern in include_patterns(args, sshd_dir):
-                for candidate in sorted(p for p in files if glob_match(pattern, p)):
-                    _walk(candidate, files, current_match, depth + 1, out, notes, sshd_dir, stack)
+def walk_notes(walk):
+    notes = list(walk["problems"])
+    if walk["truncated"]:
+        notes.append("the configuration reads more than %d files or %d lines; the rest was not planned"
+                      % (MAX_FILES, MAX_ENTRIES))
+    return notes
 
 
 def winner(directives, keyword):
@@ -471,6 +446,12 @@ def plan_placement(main_path, files, rendered, dropin_dir="/etc/ssh/sshd_config.
     if files.get(main_path) is None:
         result["errors"].append("cannot read %s" % main_path)
         return result
+    # sshd itself would stop on this configuration, or it is too large to see whole:
+    # nothing can be placed with certainty.
+    walk = walk_files(main_path, files, sshd_dir)
+    if walk["fatal"] or walk["truncated"]:
+        result["errors"].extend(walk_notes(walk))
+        return result
     dropin_path = dropin_dir.rstrip("/") + "/" + dropin_name
     if not dropin_name.endswith(".conf") and placement != "main_file":
         result["notes"].append("%s does not end in .conf; Debian's Include glob would not read it" % dropin_name)
@@ -482,7 +463,7 @@ def plan_placement(main_path, files, rendered, dropin_dir="/etc/ssh/sshd_config.
     probe_directives, _probe_notes = expand(main_path, probe, sshd_dir)
     included_globally = any(
         d["file"] == dropin_path and d["match"] is None for d in probe_directives
-    ) or _file_read_globally(main_path, probe, dropin_path, sshd_dir)
+    ) or _file_read_globally(probe_directives, dropin_path, sshd_dir)
 
     if placement == "main_file":
         mode = "main_file"
@@ -554,13 +535,12 @@ def plan_placement(main_path, files, rendered, dropin_dir="/etc/ssh/sshd_config.
     return result
 
 
-def _file_read_globally(main_path, files, path, sshd_dir):
-    directives, _notes = expand(main_path, files, sshd_dir)
+def _file_read_globally(directives, path, sshd_dir):
     for d in directives:
         if d["key"] != "include" or d["match"] is not None:
             continue
-        for pattern in include_patterns(d["args"], sshd_dir):
-            if glob_match(pattern, path):
+        for arg in d["args"]:
+            if glob_match(include_path(arg, sshd_dir), path):
                 return True
     return False
 
@@ -638,8 +618,16 @@ def listeners(effective):
     return sorted(set(listen)) + ["port %s" % p for p in sorted(set(ports))]
 
 
-def service_state(units):
-    """Which unit runs sshd and whether a socket starts it, from parse_systemctl_show()."""
+def service_state(units, manager="systemd", why=None, listeners=None):
+    """Which unit runs sshd, whether a socket starts it, and whether the role may restart it.
+
+    ``units`` from parse_systemctl_show() (with UnitFileState), ``manager`` and ``why``
+    from ``_sshd_environment.service_manager``, ``listeners`` the pids of sshd listener
+    processes (read where systemd is not the manager). ``restart`` is true only when sshd
+    runs now under a service manager: a stopped or disabled sshd is never started, and
+    one running without a service manager (a container whose command is sshd) is never
+    touched, since restarting it could end the container.
+    """
     by_id = {}
     for unit in units:
         if unit.get("LoadState") == "loaded" and unit.get("Id"):
@@ -655,12 +643,38 @@ def service_state(units):
         if unit and unit.get("ActiveState") in ("active", "listening", "running"):
             socket = unit
             break
+    service_active = bool(service and by_id[service].get("ActiveState") == "active")
+    enabled = by_id[service].get("UnitFileState") or None if service else None
+    listeners = list(listeners or [])
+    if manager == "systemd":
+        running = service_active or socket is not None
+    else:
+        running = bool(listeners)
+    restart = running and manager != "none"
+    if restart:
+        message = None
+    elif running:
+        message = ("sshd runs (pid %s) but no service manager runs it: the new settings apply when it is "
+                   "restarted; nothing was restarted" % ", ".join(str(p) for p in listeners[:3]))
+    else:
+        if manager == "systemd" and service:
+            detail = "%s is %s and %s" % (service, enabled or "of unknown enablement", by_id[service].get("ActiveState") or "inactive")
+        elif manager == "systemd":
+            detail = "no ssh.service or sshd.service unit is loaded"
+        else:
+            detail = why or "no service manager"
+        message = "%s (%s); nothing was started" % (NOT_RUNNING_MESSAGE, detail)
     return {
         "unit": service[: -len(".service")] if service else None,
-        "service_active": bool(service and by_id[service].get("ActiveState") == "active"),
+        "service_active": service_active,
         "socket_activated": socket is not None,
         "socket_unit": socket["Id"] if socket else None,
         "socket_accept": bool(socket and socket.get("Accept") == "yes"),
+        "manager": manager,
+        "enabled": enabled,
+        "running": running,
+        "restart": restart,
+        "message": message,
     }
 
 
@@ -674,49 +688,98 @@ def unified_diff_entry(path, before, after):
 
 
 # --- the side-effecting part -----------------------------------------------------------
-def gather_config_files(host, main_path, sshd_dir="/etc/ssh", extra_paths=(), max_files=256):
-    """Read the main file, every file its Includes reach, and ``extra_paths`` that exist."""
+def gather_config_files(host, main_path, sshd_dir="/etc/ssh", extra_paths=(), max_files=MAX_FILES):
+    """Read the main file and every file sshd reads through it (the shared walk), and
+    ``extra_paths`` that exist. Unreadable files map to None."""
     files = {}
-    queue = [main_path]
-    while queue and len(files) < max_files:
-        path = queue.pop(0)
-        if path in files:
-            continue
-        text = host.read_text(path)
-        files[path] = text
-        for line in (text or "").splitlines():
-            token = tokenize(line)
-            if token is None or token[0].lower() != "include":
-                continue
-            for pattern in include_patterns(token[1], sshd_dir):
-                for found in host.glob(pattern):
-                    if found not in files and found not in queue:
-                        queue.append(found)
+
+    def read(path):
+        if path not in files:
+            files[path] = host.read_text(path)
+        return files[path]
+
+    walk_config(main_path, read, host.glob, sshdir=sshd_dir, max_files=max_files)
     for path in extra_paths:
         if path not in files and host.exists(path):
             files[path] = host.read_text(path)
     return files
 
 
-def read_service_state(host):
-    result = host.run(
-        ["systemctl", "show", "-p", "Id", "-p", "LoadState", "-p", "ActiveState", "-p", "Accept",
-         "ssh.service", "sshd.service", "ssh.socket", "sshd.socket"]
+def read_service_state(host, system, pidfile="/run/sshd.pid"):
+    """service_state() of this host: systemctl where systemd runs, elsewhere the sshd listener
+    whose pid is in this system's own PidFile. A chroot's /proc, when mounted (Packer's chroot
+    builders mount it), shows the outer system's processes: their sshd writes its pid file into
+    the outer /run, so it is not taken for this system's."""
+    facts = system.facts()
+    manager, why = service_manager(facts)
+    units = []
+    if manager == "systemd":
+        result = host.run(
+            ["systemctl", "show", "-p", "Id", "-p", "LoadState", "-p", "ActiveState", "-p", "Accept",
+             "-p", "UnitFileState", "ssh.service", "sshd.service", "ssh.socket", "sshd.socket"]
+        )
+        if result.missing or result.rc != 0:
+            host.note("systemd runs here but systemctl show failed (rc=%s): sshd's state is unknown" % result.rc)
+        else:
+            units = parse_systemctl_show(result.stdout)
+    listeners = []
+    if manager != "systemd" and not facts.get("chroot"):
+        ours = sshd_started(host, pidfile)
+        if ours is not None:
+            listeners = [p["pid"] for p in (sshd_processes(host) or []) if is_listener(p) and p["pid"] == ours]
+    return service_state(units, manager, why, listeners)
+
+
+def _config_error_text(errors):
+    return "; ".join(e["message"] if not e["file"] else "%s line %s: %s" % (e["file"], e["line"], e["message"])
+                     for e in errors)
+
+
+def _cannot_check(what, classification):
+    return (
+        "%s cannot check the configuration here (%s); that is not a configuration error, and what it "
+        "lacks could not be provided for the check (see notes)"
+        % (what, "; ".join(e["message"] for e in classification["environment"]) or "rc unknown")
     )
-    if result.missing or result.rc != 0:
-        host.note("systemctl is not available; the service is handled by the service manager Ansible finds")
-        return service_state([])
-    return service_state(parse_systemctl_show(result.stdout))
+
+
+def drift_report(rendered, effective, directives):
+    """One line per managed keyword: wanted, effective (sshd -T), and the line that supplies it.
+
+    ``[{"keyword", "wanted", "effective", "ok", "file", "line", "line_text"}]``; file and line
+    are None where sshd uses its default.
+    """
+    report = []
+    for name in KEYWORD_ORDER:
+        if name not in rendered:
+            continue
+        got = effective.get(name.lower())
+        got_text = ",".join(got) if isinstance(got, list) else got
+        won = winner(directives, name)
+        ok = values_equal(name, got_text if got_text is not None else "", rendered[name])
+        where = "%s line %d" % (won["file"], won["line"]) if won else "sshd's default (no line sets it)"
+        report.append({
+            "keyword": name, "wanted": rendered[name], "effective": got_text, "ok": ok,
+            "file": won["file"] if won else None, "line": won["line"] if won else None,
+            "line_text": "%s: %s, wanted %s, effective %s, from %s" % (
+                name, "ok" if ok else "DRIFT", rendered[name], got_text if got_text is not None else "(not shown by sshd -T)", where),
+        })
+    return report
 
 
 def apply_placement(host, writer, settings, main_path="/etc/ssh/sshd_config",
                     dropin_dir="/etc/ssh/sshd_config.d", dropin_name="00-sshdoctor-connreset.conf",
                     placement="auto", comment_out_conflicts=False, sshd_binary=None,
-                    check_mode=False, sshd_dir=None):
+                    check_mode=False, sshd_dir=None, check_only=False, system=None):
     """Plan, back up, write, validate with sshd -t and sshd -T, restore on failure.
 
     Returns ``(result, failure)``: failure is None or a message; result is JSON-safe.
-    Nothing is restarted here: the caller (a handler) does that when ``changed``.
+    Nothing is restarted here: the caller (a handler) does that when ``changed`` and
+    ``service.restart``. Where sshd -t cannot run as the system is (no /run/sshd, no
+    host keys), what it lacks is provided for the check and removed again
+    (``validation``). With ``check_only`` nothing is planned or written: ``drift`` says,
+    per managed keyword, whether ``sshd -T`` shows the wanted value and which line
+    supplies it.
     """
     sshd_dir = sshd_dir or os.path.dirname(main_path) or "/etc/ssh"
     result = {
@@ -725,6 +788,7 @@ def apply_placement(host, writer, settings, main_path="/etc/ssh/sshd_config",
         "conflicts": [], "commented_out": [], "shadowed": [], "match_overrides": [],
         "unsupported": [], "settings": {}, "effective_before": {}, "effective_after": {},
         "listeners_changed": False, "verify": None, "service": {}, "diff": [], "notes": [],
+        "validation": {"environment": []}, "drift": [], "check_only": bool(check_only),
     }
 
     def finish(message=None):
@@ -737,7 +801,24 @@ def apply_placement(host, writer, settings, main_path="/etc/ssh/sshd_config",
     sshd = sshd_binary or host.which("sshd")
     if not sshd:
         return finish("sshd is not installed (no sshd binary found)")
+    check = SshdCheck(host, writer, sshd)
+    try:
+        failure = _apply(host, writer, check, result, settings, main_path, dropin_dir, dropin_name, placement,
+                         comment_out_conflicts, check_mode, sshd_dir, check_only, system or LocalSystem())
+    finally:
+        check.cleanup()
+        result["validation"]["environment"] = check.provided
+        for item in check.provided:
+            note = "sshd -t could not run here as it is (%s): %s" % (item["message"], item["handled"])
+            if note not in result["notes"]:
+                result["notes"].append(note)
+    return finish(failure)
 
+
+def _apply(host, writer, check, result, settings, main_path, dropin_dir, dropin_name, placement,
+           comment_out_conflicts, check_mode, sshd_dir, check_only, system):
+    """The body of apply_placement: returns None or the failure message."""
+    sshd = check.sshd
     version_run = host.run([sshd, "-V"])
     result["version"], result["version_info"] = parse_version(version_run.stdout + "\n" + version_run.stderr)
 
@@ -745,36 +826,50 @@ def apply_placement(host, writer, settings, main_path="/etc/ssh/sshd_config",
     result["unsupported"] = skipped
     result["settings"] = rendered
     if errors:
-        return finish("invalid settings: " + "; ".join(errors))
+        return "invalid settings: " + "; ".join(errors)
 
-    test = host.run([sshd, "-t", "-f", main_path])
-    result["config_valid_before"] = test.rc == 0
-    if test.rc != 0:
+    test, verdict = check.run(["-t", "-f", main_path])
+    result["config_valid_before"] = verdict["valid"]
+    if verdict["valid"] is None:
+        return _cannot_check("sshd -t", verdict)
+    if not verdict["valid"]:
         result["config_errors"] = parse_sshd_t_errors(test.stderr + "\n" + test.stdout)
-        return finish(
+        return (
             "the current sshd configuration is already invalid (sshd -t -f %s failed: %s); "
             "refusing to change it: fix it first, a restart would fail as it is"
-            % (main_path, "; ".join(e["message"] if not e["file"] else "%s line %s: %s" % (e["file"], e["line"], e["message"])
-                                    for e in result["config_errors"]) or "rc %s" % test.rc)
+            % (main_path, _config_error_text(result["config_errors"]) or "rc %s" % test.rc)
         )
-    before_T = host.run([sshd, "-T", "-f", main_path])
+    before_T, _verdict = check.run(["-T", "-f", main_path])
     effective_before = parse_sshd_T(before_T.stdout) if before_T.rc == 0 else {}
     result["effective_before"] = dict((n.lower(), effective_before.get(n.lower())) for n in KEYWORD_ORDER)
+    check.pidfile = effective_before.get("pidfile") or check.pidfile
+    def real_key(path):
+        return host.exists(path) and not check.is_scratch(path)
+
     result["verify"] = verify_endpoint(effective_before)
-    result["verify"]["key_type"] = keyscan_type(effective_before, host.exists)
-    result["service"] = read_service_state(host)
+    result["verify"]["key_type"] = keyscan_type(effective_before, real_key)
+    result["service"] = read_service_state(host, system, check.pidfile)
 
     dropin_path = dropin_dir.rstrip("/") + "/" + dropin_name
     files = gather_config_files(host, main_path, sshd_dir, extra_paths=[dropin_path])
+    if check_only:
+        if not effective_before:
+            return "sshd -T -f %s failed (rc=%s): the effective values cannot be checked" % (main_path, before_T.rc)
+        directives, notes = expand(main_path, dict((p, t) for p, t in files.items() if t is not None), sshd_dir)
+        result["notes"].extend(notes)
+        result["drift"] = drift_report(rendered, effective_before, directives)
+        result["match_overrides"] = match_overrides(directives, list(rendered))
+        return None
+
     plan = plan_placement(main_path, files, rendered, dropin_dir, dropin_name, placement,
                           comment_out_conflicts, sshd_dir)
     for key in ("mode", "target", "conflicts", "commented_out", "shadowed", "match_overrides"):
         result[key] = plan[key]
     result["notes"].extend(plan["notes"])
     if plan["errors"]:
-        return finish("; ".join(plan["errors"]))
+        return "; ".join(plan["errors"])
     if plan["conflicts"]:
-        return finish(
+        return (
             "other lines still win over %s: %s. Remove them, or set comment_out_conflicts "
             "(sshd_hardening_comment_out_conflicts) to comment them out with a backup"
             % (plan["target"], "; ".join(
@@ -790,8 +885,8 @@ def apply_placement(host, writer, settings, main_path="/etc/ssh/sshd_config",
     result["changed"] = bool(changes)
     if not changes or check_mode:
         if not changes:
-            result["effective_after"] = dict(result["effective_before"])
-        return finish()
+            result["effective_after"] = dict((n.lower(), effective_before.get(n.lower())) for n in KEYWORD_ORDER)
+        return None
 
     # Back up everything we touch, then write.
     stamp = "%s-%d" % (time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()), os.getpid())
@@ -811,32 +906,34 @@ def apply_placement(host, writer, settings, main_path="/etc/ssh/sshd_config",
     except Exception as exc:  # pylint: disable=broad-except
         _restore(writer, backups)
         result["changed"] = False
-        return finish("writing the configuration failed (%s); previous files restored" % exc)
+        return "writing the configuration failed (%s); previous files restored" % exc
 
-    after_test = host.run([sshd, "-t", "-f", main_path])
-    if after_test.rc != 0:
+    after_test, after_verdict = check.run(["-t", "-f", main_path])
+    if not after_verdict["valid"]:
         result["config_errors"] = parse_sshd_t_errors(after_test.stderr + "\n" + after_test.stdout)
         _restore(writer, backups)
         result["changed"] = False
-        return finish(
+        if after_verdict["valid"] is None:
+            return _cannot_check("sshd -t", after_verdict) + "; the previous files are back in place"
+        return (
             "sshd -t rejected the new configuration (%s); the previous files are back in place"
             % "; ".join(e["message"] for e in result["config_errors"])
         )
-    after_T = host.run([sshd, "-T", "-f", main_path])
+    after_T, _verdict = check.run(["-T", "-f", main_path])
     effective_after = parse_sshd_T(after_T.stdout) if after_T.rc == 0 else {}
     result["effective_after"] = dict((n.lower(), effective_after.get(n.lower())) for n in KEYWORD_ORDER)
     mismatches = effective_mismatches(rendered, effective_after)
     if mismatches:
         _restore(writer, backups)
         result["changed"] = False
-        return finish(
+        return (
             "sshd -T does not show the requested values after writing (%s); the previous files are back in place"
             % "; ".join("%s wanted %s, effective %s" % (m["keyword"], m["wanted"], m["effective"]) for m in mismatches)
         )
     result["listeners_changed"] = listeners(effective_before) != listeners(effective_after)
     result["verify"] = verify_endpoint(effective_after)
-    result["verify"]["key_type"] = keyscan_type(effective_after, host.exists)
-    return finish()
+    result["verify"]["key_type"] = keyscan_type(effective_after, real_key)
+    return None
 
 
 def _restore(writer, backups):
@@ -881,6 +978,24 @@ class ModuleWriter:
     def remove(self, path):
         if os.path.lexists(path):
             os.remove(path)
+
+    # For sshd -t where sshd is not running (_sshd_environment.SshdCheck).
+    def make_dir(self, path, mode):
+        os.mkdir(path, mode)
+        os.chmod(path, mode)
+
+    def remove_dir(self, path):
+        os.rmdir(path)
+
+    def scratch_dir(self):
+        import tempfile
+
+        return tempfile.mkdtemp(prefix="sshdoctor-validate-")
+
+    def remove_tree(self, path):
+        import shutil
+
+        shutil.rmtree(path)
 
     def write(self, path, text, template=None):
         import tempfile

@@ -12,6 +12,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from ansible_collections.sshdoctor.connreset.plugins.module_utils import _untrusted
+
 # Properties whose value is a number; "[not set]", "" or garbage becomes None.
 INT_PROPERTIES = frozenset(
     (
@@ -73,10 +75,7 @@ def to_int(value):
     text = str(value).strip()
     if text.lower() in _EMPTY:
         return None
-    try:
-        return int(text)
-    except ValueError:
-        return None
+    return _untrusted.to_int(text)
 
 
 def to_str(value):

@@ -40,6 +40,8 @@ import ipaddress
 import os
 import re
 
+from ansible_collections.sshdoctor.connreset.plugins.module_utils._untrusted import to_int
+
 HOSTS_ALLOW = "/etc/hosts.allow"
 HOSTS_DENY = "/etc/hosts.deny"
 DAEMON = "sshd"
@@ -50,6 +52,8 @@ MAX_RULES_PER_FILE = 100
 MAX_CLIENTS = 32
 MAX_PATTERN_FILES = 8
 MAX_TEXT = 300
+# tcpd.h: host names and addresses are char[STRING_LENGTH]
+STRING_LENGTH = 128
 
 SSHD_BINARIES = ("/usr/sbin/sshd", "/usr/local/sbin/sshd")
 # From OpenSSH 9.8 the per-connection work, and with it Debian's libwrap call, is in sshd-session.
@@ -126,19 +130,19 @@ def logical_lines(text):
     if ends_with_newline:
         physical = physical[:-1]
     result = []
-    buffer, first = "", None
+    buffer, first = [], None
     for number, line in enumerate(physical, 1):
         has_newline = ends_with_newline or number < len(physical)
         if first is None:
             first = number
         if has_newline and line.endswith("\\"):
-            buffer += line[:-1]
+            buffer.append(line[:-1])
             continue
-        buffer += line
-        result.append({"line": first, "last_line": number, "text": buffer, "newline": has_newline})
-        buffer, first = "", None
+        buffer.append(line)
+        result.append({"line": first, "last_line": number, "text": "".join(buffer), "newline": has_newline})
+        buffer, first = [], None
     if first is not None:
-        result.append({"line": first, "last_line": len(physical), "text": buffer, "newline": False})
+        result.append({"line": first, "last_line": len(physical), "text": "".join(buffer), "newline": False})
     return result
 
 
@@ -255,8 +259,9 @@ def options_outcome(options_text):
 # --------------------------------------------------------------------------- matching
 class _Endpoint:
     def __init__(self, addr, name, context, role):
-        self.addr = addr or UNKNOWN
-        self._name = name
+        # libwrap keeps a host's name and address in char[STRING_LENGTH] (128): 127 characters at most
+        self.addr = (addr or UNKNOWN)[:STRING_LENGTH - 1]
+        self._name = name[:STRING_LENGTH - 1] if isinstance(name, str) else name
         self._context = context
         self._role = role
 
@@ -284,27 +289,73 @@ class _Context:
                    % (endpoint._role, endpoint.addr))
 
 
+def _segment_at(segment, string, start):
+    """Does ``segment`` (literal text with ``?`` for any one character) match ``string`` at ``start``?"""
+    if start + len(segment) > len(string):
+        return False
+    return all(c == "?" or c == string[start + i] for i, c in enumerate(segment))
+
+
+def _find_segment(segment, string, start, end):
+    """The first index >= ``start`` where ``segment`` matches inside ``string[:end]``, or -1.
+
+    The longest run without ``?`` is looked up with str.find (C speed), and the candidate checked
+    around it; a segment without ``?`` is one str.find.
+    """
+    if "?" not in segment:
+        return string.find(segment, start, end)
+    literal = max(segment.split("?"), key=len)
+    if not literal:
+        return start if start + len(segment) <= end else -1
+    offset = _literal_offset(segment, literal)
+    position = start + offset
+    # the literal must end where the rest of the segment still fits before ``end``
+    limit = end - (len(segment) - offset - len(literal))
+    while position + len(literal) <= limit:
+        found = string.find(literal, position, limit)
+        if found < 0:
+            return -1
+        candidate = found - offset
+        if _segment_at(segment, string, candidate):
+            return candidate
+        position = found + 1
+    return -1
+
+
+def _literal_offset(segment, literal):
+    index = 0
+    for part in segment.split("?"):
+        if part == literal:
+            return index
+        index += len(part) + 1
+    return 0
+
+
 def _wild_match(pattern, string):
-    """``*`` and ``?`` glob, case-insensitive; linear backtracking (no regex blow-up on odd patterns)."""
+    """``*`` and ``?`` glob, case-insensitive, in time linear in the two lengths for ``*`` patterns.
+
+    The pattern is split at ``*`` into segments: the first must match at the start, the last at
+    the end, and each one between at its leftmost place after the previous one (taking the
+    leftmost place never loses a match). No backtracking: every segment is looked for once.
+    """
     pattern, string = pattern.lower(), string.lower()
-    p = s = 0
-    star, mark = -1, 0
-    while s < len(string):
-        if p < len(pattern) and pattern[p] in ("?", string[s]):
-            p += 1
-            s += 1
-        elif p < len(pattern) and pattern[p] == "*":
-            star, mark = p, s
-            p += 1
-        elif star >= 0:
-            p = star + 1
-            mark += 1
-            s = mark
-        else:
+    segments = pattern.split("*")
+    if len(segments) == 1:
+        return len(pattern) == len(string) and _segment_at(pattern, string, 0)
+    head, tail, middle = segments[0], segments[-1], segments[1:-1]
+    if len(head) + len(tail) > len(string):
+        return False
+    if not _segment_at(head, string, 0) or not _segment_at(tail, string, len(string) - len(tail)):
+        return False
+    position, end = len(head), len(string) - len(tail)
+    for segment in middle:
+        if not segment:
+            continue
+        found = _find_segment(segment, string, position, end)
+        if found < 0:
             return False
-    while p < len(pattern) and pattern[p] == "*":
-        p += 1
-    return p == len(pattern)
+        position = found + len(segment)
+    return True
 
 
 def string_match(tok, string):
@@ -336,7 +387,13 @@ def _not_inaddr(tok):
     return any(c not in "0123456789./" for c in tok)
 
 
+_INET_PART = re.compile(r"(?:0[xX][0-9A-Fa-f]{1,8}|[0-9]{1,12})\Z")
+
+
 def _inet_aton_part(text):
+    """One part of a dotted address as inet_addr() reads it: hex, octal or decimal ASCII. Raises ValueError."""
+    if not _INET_PART.match(text):
+        raise ValueError("not a number inet_addr() reads: %r" % text)
     if text.lower().startswith("0x"):
         return int(text[2:], 16)
     if len(text) > 1 and text.startswith("0"):
@@ -375,9 +432,10 @@ def masked_match(net_tok, mask_tok, addr_string):
             return False
         mask = dot_quad(mask_tok)
         if mask is None:
-            if not mask_tok.isdigit() or not 1 <= int(mask_tok) <= 32:
+            prefix = to_int(mask_tok, signed=False) if mask_tok.strip() == mask_tok else None
+            if prefix is None or not 1 <= prefix <= 32:
                 return False
-            mask = (0xFFFFFFFF << (32 - int(mask_tok))) & 0xFFFFFFFF
+            mask = (0xFFFFFFFF << (32 - prefix)) & 0xFFFFFFFF
         return (int(addr) & mask) == net
     if not (net_tok.startswith("[") and net_tok.endswith("]")):
         return False
@@ -385,9 +443,9 @@ def masked_match(net_tok, mask_tok, addr_string):
         net6 = ipaddress.IPv6Address(net_tok[1:-1].split("%")[0])
     except ValueError:
         return False
-    if not mask_tok.isdigit() or int(mask_tok) > 128:
+    prefix = to_int(mask_tok, signed=False) if mask_tok.strip() == mask_tok else None
+    if prefix is None or prefix > 128:
         return False
-    prefix = int(mask_tok)
     mask = ((1 << 128) - 1) ^ ((1 << (128 - prefix)) - 1)
     return (int(addr) & mask) == (int(net6) & mask)
 
@@ -550,6 +608,28 @@ def binary_text_mentions_libwrap(text):
     return bool(text) and "libwrap.so" in text and "hosts_access" in text
 
 
+def binary_links_libwrap(host, path):
+    """Does the binary ``path`` link libwrap? ``{"linked": True | False | None, "method": ...}``.
+
+    The one check behind sshd_info's ``tcp_wrappers`` and tcp_wrappers_info's ``libwrap``.
+    ``method`` says which way answered: ``readelf`` (``readelf -d``: the DT_NEEDED entries, read
+    without running anything), ``ldd``, or ``elf_strings`` (the file's dynamic string table names
+    ``libwrap.so`` and imports ``hosts_access``); ``linked`` and ``method`` are None when none could.
+    """
+    res = host.run(["readelf", "-d", path])
+    if res.ok and "NEEDED" in res.stdout:
+        return {"linked": links_libwrap(parse_readelf_needed(res.stdout)), "method": "readelf"}
+    res = host.run(["ldd", path])
+    if res.ok:
+        return {"linked": links_libwrap(parse_ldd(res.stdout)), "method": "ldd"}
+    if not res.missing and "not a dynamic executable" in (res.stdout or "") + (res.stderr or ""):
+        return {"linked": False, "method": "ldd"}
+    text = host.read_text(path)
+    if text is not None:
+        return {"linked": binary_text_mentions_libwrap(text), "method": "elf_strings"}
+    return {"linked": None, "method": None}
+
+
 # --------------------------------------------------------------------------- collector
 def collect_tcp_wrappers(host, client_addresses=None, environ=None, resolve_hostnames=True, clients=None):
     """Parse hosts.allow / hosts.deny, evaluate them for each client, and say whether they apply.
@@ -694,27 +774,10 @@ def _detect_libwrap(host, result, notes):
         result["applies"] = False
         return
     for path in [p for p in (sshd, session) if p]:
-        result["libwrap"][path] = _binary_links_libwrap(host, path, notes)
+        result["libwrap"][path] = binary_links_libwrap(host, path)
     checked = session or sshd
     result["checked_binary"] = checked
     entry = result["libwrap"][checked]
     result["applies"] = entry["linked"]
     if entry["linked"] is None:
         notes.append("could not tell whether %s links libwrap" % checked)
-
-
-def _binary_links_libwrap(host, path, notes):
-    if host.which("readelf"):
-        res = host.run(["readelf", "-d", path])
-        if res.ok and "NEEDED" in res.stdout:
-            return {"linked": links_libwrap(parse_readelf_needed(res.stdout)), "method": "readelf -d"}
-    if host.which("ldd"):
-        res = host.run(["ldd", path])
-        if res.ok:
-            return {"linked": links_libwrap(parse_ldd(res.stdout)), "method": "ldd"}
-        if "not a dynamic executable" in (res.stdout + res.stderr):
-            return {"linked": False, "method": "ldd"}
-    text = host.read_text(path)
-    if text is not None:
-        return {"linked": binary_text_mentions_libwrap(text), "method": "dynamic string scan"}
-    return {"linked": None, "method": None}

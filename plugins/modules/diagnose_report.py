@@ -13,14 +13,24 @@ short_description: Rank the likely causes of SSH connection resets per host and 
 version_added: 0.1.0
 description:
   - Reads, for every host of the play, the registered results of M(sshdoctor.connreset.ssh_evidence) and
-    M(sshdoctor.connreset.ssh_probe) from C(hostvars), runs the rules, and writes C(report.json), C(report.md) and
-    C(report.html) to O(dest) on the controller; then prints a short table (host, top cause, severity, one-line fix).
+    M(sshdoctor.connreset.ssh_probe) from C(hostvars), runs the rules, and writes C(report.json), C(report.md),
+    C(report.html) and C(report.junit.xml) into a new directory of its own under O(dest) on the controller; then prints
+    a short table (host, top cause, severity, one-line fix) and the run's directory, and fails when O(fail_on) says so.
+  - Each run has its own directory, named for its UTC time (C(2026-12-02T140307Z); C(-01), C(-02) ... for more runs in
+    the same second), and O(dest)/C(latest) points at the newest (O(dest)/C(latest.txt) names it where links cannot be
+    made). A run never changes or deletes another run's files; O(keep) removes the oldest runs.
+  - Everything is private by default (O(mode)) and created with its mode, whatever the umask; nothing is written through
+    a symbolic link, and a link planted where the run's directory goes is refused.
+  - With O(redact), C(redacted/) in the run holds the same report (every format, C(report.junit.xml) too) and evidence
+    with addresses, host names, user names and MAC addresses replaced by tokens, to share; the mapping is in the run's
+    private C(redaction-map.json). M(sshdoctor.connreset.diagnose_redact) makes the same copy of an earlier run.
   - An action plugin does all of it in the controller's worker process. Run it once (C(run_once=true)); it starts no
     module and contacts no host.
   - Cause ids are fixed; C(idle_timeout), C(maxstartups_throttling), C(source_penalty), C(oom_kill),
     C(resource_pressure), C(sshd_not_running), C(sshd_config_invalid), C(sshd_restarted), C(protocol_mismatch),
     C(packet_corruption), C(host_rebooted), C(host_unreachable), C(tcp_wrappers_denied), C(firewall_reject).
-  - A host Ansible could not reach (its evidence task result has C(unreachable)) is diagnosed from its probe alone.
+  - A host Ansible could not reach (its evidence task result has C(unreachable), or C(connection_failed) from the
+    M(sshdoctor.connreset.ssh_evidence) action) is diagnosed from its probe alone.
 author:
   - sshdoctor.connreset contributors (@sshdoctor)
 extends_documentation_fragment:
@@ -48,11 +58,46 @@ attributes:
 options:
   dest:
     description:
-      - Directory on the controller for the report. Created when missing. One run's report per directory; the files
-        of an earlier run are replaced (and its C(evidence/*.json) of hosts not in this run removed).
+      - Directory on the controller for the runs (created with O(mode) when missing). This run writes into
+        O(dest)/C(<UTC time>)/ and points O(dest)/C(latest) at it.
       - A relative path is relative to the directory C(ansible-playbook) runs in.
     type: path
     default: ./sshdoctor-report
+  mode:
+    description:
+      - Mode of the run's directories (and of O(dest) when it is created); files get the same without execute.
+        C(0700) (files C(0600)) lets only you read the evidence; C(0750) or C(0640) lets your group read it too.
+      - An octal string. C(redaction-map.json) is always C(0600).
+    type: str
+    default: "0700"
+  keep:
+    description:
+      - After writing, remove the oldest runs beyond this many and name them in the output. Only directories that are
+        runs of this collection (the name, a real directory of this user, its C(.sshdoctor-run.json)) are removed, and
+        only when they hold nothing but the files that run wrote.
+      - V(0) keeps every run.
+    type: int
+    default: 0
+  redact:
+    description:
+      - Also write C(redacted/) in the run (C(report.json), C(report.md), C(report.html), C(evidence/)) with IP
+        addresses and networks, host names, user names, MAC addresses and SSH key fingerprints replaced by tokens
+        (C(host-3), C(client-12), C(net-2/24), C(user-5)), the same value by the same token within the run, and the
+        mapping in the run's C(redaction-map.json) (mode C(0600), never inside C(redacted/)).
+      - The copy is not written when anything the mapping holds, or any address, can still be found in it; the task
+        then fails after the run itself is complete.
+    type: bool
+    default: false
+  redact_keywords:
+    description: With O(redact), more words to hide (company, project or site names), replaced wherever they occur, in any case.
+    type: list
+    elements: str
+    default: []
+  redact_domains:
+    description: With O(redact), DNS domains whose names are hidden whatever their top-level domain.
+    type: list
+    elements: str
+    default: []
   hosts:
     description: The hosts to report on. Defaults to C(ansible_play_hosts_all) (every host of the play, unreachable ones too).
     type: list
@@ -66,11 +111,14 @@ options:
     type: str
     default: __diagnose_probe
   formats:
-    description: Which files to write.
+    description:
+      - Which files to write. V(junit) is C(report.junit.xml), for CI test reports (GitLab, Jenkins, GitHub). It has
+        one testsuite, one testcase per host, and a C(failure) with the top finding's cause, summary and fix for each
+        host whose top finding is at or above O(fail_on) (at or above V(warning) when O(fail_on=none)).
     type: list
     elements: str
-    choices: [json, md, html]
-    default: [json, md, html]
+    choices: [json, md, html, junit]
+    default: [json, md, html, junit]
   evidence_files:
     description: Also write each host's raw evidence and probe to C(evidence/<host>.json) under O(dest).
     type: bool
@@ -79,6 +127,15 @@ options:
     description: Print the table at the end of the task (to the Ansible output, as a plain display line).
     type: bool
     default: true
+  fail_on:
+    description:
+      - Fail the task, after the report is written, when any host has a finding of this severity or a more severe one;
+        the message names those hosts in one line. For CI.
+      - V(warning) does not fail on hosts that have only V(info) findings (advisories).
+      - V(none) never fails.
+    type: str
+    choices: [none, warning, critical]
+    default: none
   table_width:
     description:
       - Width of the printed table; the fix column is cut to fit.
@@ -87,6 +144,7 @@ options:
 seealso:
   - module: sshdoctor.connreset.ssh_evidence
   - module: sshdoctor.connreset.ssh_probe
+  - module: sshdoctor.connreset.diagnose_redact
 """
 
 EXAMPLES = r"""
@@ -109,8 +167,21 @@ EXAMPLES = r"""
         dest: /var/tmp/sshdoctor
         evidence_var: evidence
         probe_var: probe
+        keep: 20
+        redact: true
       run_once: true
       register: report
+
+    # keep: 1 leaves only this job's run, so the CI's test report can be named sshdoctor-report/2*/report.junit.xml
+    # (GitLab does not follow the latest link in artifact paths).
+    - name: In CI, the same report, failing when a host has a critical finding (report.junit.xml for the test view)
+      sshdoctor.connreset.diagnose_report:
+        dest: "{{ lookup('ansible.builtin.env', 'CI_PROJECT_DIR') }}/sshdoctor-report"
+        evidence_var: evidence
+        probe_var: probe
+        fail_on: critical
+        keep: 1
+      run_once: true
 
     - name: Hosts with a critical finding
       ansible.builtin.debug:
@@ -120,21 +191,69 @@ EXAMPLES = r"""
 
 RETURN = r"""
 dest:
-  description: The absolute directory the report was written to.
+  description: The absolute report directory (O(dest)).
   returned: success
   type: str
   sample: /home/me/sshdoctor-report
+run:
+  description: The name of this run's directory in RV(dest).
+  returned: success
+  type: str
+  sample: 2026-12-02T140307Z
+run_dir:
+  description: This run's directory.
+  returned: success
+  type: str
+  sample: /home/me/sshdoctor-report/2026-12-02T140307Z
+latest:
+  description: The C(latest) link now pointing at RV(run_dir), or the C(latest.txt) naming it where links cannot be made.
+  returned: success
+  type: str
+  sample: /home/me/sshdoctor-report/latest
+pruned:
+  description: The run directories O(keep) removed.
+  returned: success
+  type: list
+  elements: str
+  sample: ["/home/me/sshdoctor-report/2026-11-30T091500Z"]
+report_notes:
+  description: What to know about the report directory (writable by others, no symbolic links there, a run not pruned and why).
+  returned: success
+  type: list
+  elements: str
 files:
   description: The report files written.
   returned: success
   type: list
   elements: str
-  sample: ["/home/me/sshdoctor-report/report.json", "/home/me/sshdoctor-report/report.md", "/home/me/sshdoctor-report/report.html"]
+  sample: ["/home/me/sshdoctor-report/2026-12-02T140307Z/report.json", "/home/me/sshdoctor-report/2026-12-02T140307Z/report.md",
+           "/home/me/sshdoctor-report/2026-12-02T140307Z/report.html",
+           "/home/me/sshdoctor-report/2026-12-02T140307Z/report.junit.xml"]
 evidence_dir:
   description: Where each host's raw evidence went (null when O(evidence_files=false)).
   returned: success
   type: str
-  sample: /home/me/sshdoctor-report/evidence
+  sample: /home/me/sshdoctor-report/2026-12-02T140307Z/evidence
+redacted_dir:
+  description: The redacted copy (null without O(redact)).
+  returned: success
+  type: str
+  sample: /home/me/sshdoctor-report/2026-12-02T140307Z/redacted
+redacted_files:
+  description: The files of the redacted copy.
+  returned: when O(redact=true)
+  type: list
+  elements: str
+redaction_map:
+  description: The private mapping from originals to tokens (null without O(redact)).
+  returned: success
+  type: str
+  sample: /home/me/sshdoctor-report/2026-12-02T140307Z/redaction-map.json
+redaction_counts:
+  description: How many values of each kind were replaced (C(hosts), C(domains), C(addresses), C(networks), C(users), C(macs), C(fingerprints), C(keywords)).
+  returned: when O(redact=true)
+  type: dict
+  sample: {"hosts": 6, "domains": 1, "addresses": 9, "networks": 2, "users": 1, "macs": 0, "fingerprints": 0, "keywords": 0}
 version:
   description: The version of the C(report.json) format (see below).
   returned: success
@@ -166,6 +285,14 @@ table:
   returned: success
   type: list
   elements: str
+failing_hosts:
+  description:
+    - The hosts whose top finding is at or above O(fail_on), by name (empty with O(fail_on=none)).
+    - When there are any, the task fails with C(msg) naming them and returns only C(msg), RV(dest), RV(files) and this.
+  returned: always
+  type: list
+  elements: str
+  sample: ["db1", "web2"]
 report_json:
   description:
     - Not returned; this documents the contract of C(report.json), version 1.

@@ -22,6 +22,9 @@ description:
   - A collector that fails does not fail the module; its section then holds only C(error) (the exception) and
     C(notes).
   - The P(sshdoctor.connreset.diagnose#role) role runs it and turns its result into findings on the controller.
+  - When Ansible cannot connect to the host (or cannot become root there), the task is skipped for that host with
+    RV(connection_failed) and Ansible's message in C(msg), instead of an unreachable result; the diagnosis goes on
+    from the controller's probe, and no error block per host is printed. Failures of the module itself still fail.
 author:
   - sshdoctor.connreset contributors (@sshdoctor)
 extends_documentation_fragment:
@@ -85,7 +88,7 @@ EXAMPLES = r"""
 RETURN = r"""
 evidence:
   description: One key per collected section.
-  returned: always
+  returned: success
   type: dict
   contains:
     sshd:
@@ -115,9 +118,14 @@ evidence:
   sample:
     sshd: {"installed": true, "version": "9.2p1", "config_valid": true, "notes": []}
     firewall: {"error": "OSError: [Errno 12] Cannot allocate memory", "notes": []}
+connection_failed:
+  description: True when Ansible could not connect to the host (the task is then skipped for it, and C(msg) says why).
+  returned: when Ansible could not connect
+  type: bool
+  sample: true
 timings_ms:
   description: Milliseconds each collector took.
-  returned: always
+  returned: success
   type: dict
   sample: {"sshd": 95, "journal": 140, "oom": 30, "firewall": 25, "tcp_wrappers": 3, "host_health": 6}
 """

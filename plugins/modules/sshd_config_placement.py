@@ -23,8 +23,18 @@ description:
   - Refuses to touch a configuration that C(sshd -t) already rejects. After writing, the whole
     configuration must pass C(sshd -t) and C(sshd -T) must show the requested values; otherwise the
     previous files are put back and the module fails.
-  - It never restarts sshd. Restart it when the task reports a change (the C(sshdoctor.connreset.sshd_hardening)
-    role does that in a handler, then checks a new connection and rolls back on failure).
+  - Where sshd is not running, C(sshd -t) can fail although the configuration is fine. The privilege
+    separation directory C(/run/sshd) is made by the service when sshd starts, and an image that generates its
+    host keys on first boot has none. The module tells this apart from an invalid configuration, provides what
+    is missing for the duration of the check only (the directory, as the unit makes it; a temporary host key
+    passed with C(sshd -h), never written to C(/etc/ssh)), removes it again, and says so in RV(validation). A
+    configuration error is still refused (sshd reports those before either).
+  - It never restarts sshd. Restart it when the task reports a change and RV(service.restart) is true (the
+    C(sshdoctor.connreset.sshd_hardening) role does that in a handler, then checks a new connection and rolls
+    back on failure). RV(service.restart) is false where sshd is not running (a disabled or stopped unit, a
+    container without a service manager, a chroot), where nothing should be started.
+  - With O(check_only), nothing is planned or written; RV(drift) says for every managed keyword whether
+    C(sshd -T) shows the wanted value, and which file and line supplies it.
 author:
   - sshdoctor.connreset contributors (@sshdoctor)
 extends_documentation_fragment:
@@ -83,8 +93,18 @@ options:
   sshd_binary:
     description: Path of sshd; found on the usual paths when omitted.
     type: path
+  check_only:
+    description:
+      - Change nothing and report, in RV(drift), whether each managed keyword is effective as wanted (a drift
+        check for CI). The module does not fail on drift; the role does.
+    type: bool
+    default: false
 notes:
   - Needs root (C(become=true)).
+  - Works over any connection (SSH, C(containers.podman.podman), C(community.docker.docker), C(ansible.builtin.local),
+    C(community.general.chroot)); nothing in it looks at how Ansible reached the host.
+  - In a chroot (detected as systemd does, by comparing C(/proc/1/root) with C(/)) or without a service manager,
+    RV(service.restart) is false and no process table of the outer system is consulted.
   - Commands run with C(LC_ALL=C) and argument lists, never through a shell.
 seealso:
   - name: The sshd_hardening role
@@ -144,7 +164,9 @@ unsupported:
   elements: dict
   sample: [{"keyword": "PerSourcePenaltyExemptList", "reason": "needs OpenSSH 9.8 or later"}]
 config_valid_before:
-  description: Whether C(sshd -t) accepted the configuration before any change.
+  description:
+    - Whether C(sshd -t) accepted the configuration before any change; null when it could not check it here
+      (see RV(validation)).
   returned: always
   type: bool
 config_errors:
@@ -209,9 +231,57 @@ service:
   description:
     - The unit running sshd (V(ssh) or V(sshd), null without systemd), whether it is active, whether a socket
       unit starts it and whether that socket spawns one sshd per connection (C(Accept=yes)).
+    - C(manager) is V(systemd), V(none) (a container without an init, a chroot) or the name of another init;
+      C(enabled) the unit's UnitFileState; C(running) whether sshd runs now; C(restart) whether a change should
+      be applied by restarting it (only when it runs under a service manager); C(message) says why not
+      ("sshd is not running, the new settings apply when it starts ...").
+  returned: when the configuration could be checked
+  type: dict
+  sample:
+    unit: ssh
+    service_active: false
+    socket_activated: false
+    socket_unit: null
+    socket_accept: false
+    manager: systemd
+    enabled: disabled
+    running: false
+    restart: false
+    message: "sshd is not running: the new settings apply when it starts (ssh.service is disabled and inactive); nothing was started"
+validation:
+  description:
+    - What C(sshd -t) lacked on this system (not in the configuration) and how the check was made anyway.
+      C(environment) lists C(kind) (V(privsep_dir) or V(host_keys)), C(missing), sshd's C(message) and C(handled).
   returned: always
   type: dict
-  sample: {"unit": "ssh", "service_active": true, "socket_activated": false, "socket_unit": null, "socket_accept": false}
+  sample:
+    environment:
+      - kind: privsep_dir
+        missing: /run/sshd
+        message: "Missing privilege separation directory: /run/sshd"
+        handled: >-
+          created /run/sshd (mode 0755) for sshd -t and sshd -T, as ssh.service's RuntimeDirectory= does when
+          sshd starts, and removed it again
+check_only:
+  description: Whether this was a drift check (O(check_only)).
+  returned: always
+  type: bool
+drift:
+  description:
+    - With O(check_only), one entry per managed keyword, in a fixed order; C(ok) is false where C(sshd -T) does
+      not show the wanted value. C(file) and C(line) are null where sshd uses its default. C(line_text) is the
+      line the role prints.
+  returned: always (empty unless O(check_only))
+  type: list
+  elements: dict
+  sample:
+    - keyword: ClientAliveInterval
+      wanted: "60"
+      effective: "0"
+      ok: false
+      file: /etc/ssh/sshd_config.d/50-image.conf
+      line: 1
+      line_text: "ClientAliveInterval: DRIFT, wanted 60, effective 0, from /etc/ssh/sshd_config.d/50-image.conf line 1"
 notes:
   description: What could not be read or decided.
   returned: always
@@ -239,6 +309,7 @@ def main():
             comment_out_conflicts=dict(type="bool", default=False),
             backup_dir=dict(type="path", default="/var/lib/sshdoctor-connreset/backups"),
             sshd_binary=dict(type="path"),
+            check_only=dict(type="bool", default=False),
         ),
         supports_check_mode=True,
     )
@@ -257,6 +328,7 @@ def main():
         comment_out_conflicts=params["comment_out_conflicts"],
         sshd_binary=params["sshd_binary"],
         check_mode=module.check_mode,
+        check_only=params["check_only"],
     )
     for item in result["match_overrides"]:
         module.warn(

@@ -501,7 +501,11 @@ tcp_wrappers:
       type: dict
       sample: {"/usr/sbin/sshd": false, "/usr/lib/openssh/sshd-session": true}
     method:
-      description: V(ldd), or V(elf_strings) when ldd was not usable and the file's dynamic strings were read.
+      description:
+        - How RV(tcp_wrappers.binary) was checked, the same check as P(sshdoctor.connreset.tcp_wrappers_info#module)'s
+          RV(sshdoctor.connreset.tcp_wrappers_info#module:libwrap) uses. V(readelf) (C(readelf -d), the DT_NEEDED
+          entries, when binutils is installed), else V(ldd), else V(elf_strings) (the file's dynamic string table
+          names C(libwrap.so) and imports C(hosts_access)); V(null) when none worked.
       type: str
       sample: ldd
 listeners:

@@ -89,8 +89,11 @@ checked_binary:
   type: str
   sample: /usr/lib/openssh/sshd-session
 libwrap:
-  description: Per binary looked at, C(linked) (bool or null) and C(method) (C(readelf -d), C(ldd), C(dynamic string
-    scan)).
+  description:
+    - Per binary looked at, C(linked) (bool or null) and C(method), which is V(readelf) (C(readelf -d), when binutils is
+      installed), else V(ldd), else V(elf_strings) (the file's dynamic string table names C(libwrap.so) and imports
+      C(hosts_access)); null when none worked. The same check as P(sshdoctor.connreset.sshd_info#module)'s
+      RV(sshdoctor.connreset.sshd_info#module:tcp_wrappers).
   returned: always
   type: dict
   sample: {"/usr/sbin/sshd": {"linked": false, "method": "ldd"},

@@ -22,7 +22,7 @@ import pytest
 ansible_runner = pytest.importorskip("ansible_runner")
 
 
-def run_diagnose(private, inventory=None):
+def run_diagnose(private, inventory=None, extravars=None):
     report_dir = private / "report"
     (private / "project").mkdir()
     if inventory:
@@ -33,7 +33,7 @@ def run_diagnose(private, inventory=None):
     result = ansible_runner.run(
         private_data_dir=str(private),
         playbook="sshdoctor.connreset.diagnose",
-        extravars={"sshdoctor_report_dir": str(report_dir)},
+        extravars=dict({"sshdoctor_report_dir": str(report_dir)}, **(extravars or {})),
         envvars=env,
         quiet=True,
         timeout=300,
@@ -61,6 +61,14 @@ def fleet_job(tmp_path_factory):
     inventory = ("localhost ansible_connection=local ansible_python_interpreter=%s\n"
                  "down ansible_host=127.0.0.1 ansible_port=%d ansible_connection=ssh\n" % (sys.executable, closed_port()))
     return run_diagnose(tmp_path_factory.mktemp("runner-fleet"), inventory)
+
+
+@pytest.fixture(scope="module")
+def ci_job(tmp_path_factory):
+    """The same fleet with diagnose_fail_on=critical: the closed port is a critical finding."""
+    inventory = ("localhost ansible_connection=local ansible_python_interpreter=%s\n"
+                 "down ansible_host=127.0.0.1 ansible_port=%d ansible_connection=ssh\n" % (sys.executable, closed_port()))
+    return run_diagnose(tmp_path_factory.mktemp("runner-ci"), inventory, {"diagnose_fail_on": "critical"})
 
 
 def task_events(job, event, action=None):
@@ -100,8 +108,10 @@ def test_the_report_event_and_files_agree(job):
     res = task_events(job, "runner_on_ok", "sshdoctor.connreset.diagnose_report")[0]["res"]
     assert res["changed"] is False
     assert res["dest"] == str(job["report_dir"])
-    assert sorted(os.path.basename(f) for f in res["files"]) == ["report.html", "report.json", "report.md"]
-    report = json.loads((job["report_dir"] / "report.json").read_text())
+    assert res["run_dir"] == str(job["report_dir"] / res["run"])
+    assert sorted(os.path.basename(f) for f in res["files"]) == ["report.html", "report.json", "report.junit.xml", "report.md"]
+    assert all(os.path.dirname(f) == res["run_dir"] for f in res["files"])
+    report = json.loads((job["report_dir"] / "latest" / "report.json").read_text())
     assert report["version"] == 1
     assert list(report["hosts"]) == ["localhost"]
     entry = report["hosts"]["localhost"]
@@ -111,7 +121,7 @@ def test_the_report_event_and_files_agree(job):
     assert entry["probe"]["samples_total"] == 3
     top = entry["findings"][0]["cause"] if entry["findings"] else None
     assert res["hosts"]["localhost"]["top_cause"] == top
-    assert (job["report_dir"] / "evidence" / "localhost.json").exists()
+    assert (job["report_dir"] / "latest" / "evidence" / "localhost.json").exists()
 
 
 def test_the_table_is_in_the_job_output(job):
@@ -123,15 +133,40 @@ def test_the_table_is_in_the_job_output(job):
 
 def test_an_unreachable_host_stays_in_the_play_and_in_the_report(fleet_job):
     assert fleet_job["result"].status == "successful", fleet_job["stdout"][-3000:]
-    unreachable = task_events(fleet_job, "runner_on_unreachable")
-    assert [(e["host"], e["resolved_action"]) for e in unreachable] == [("down", "sshdoctor.connreset.ssh_evidence")]
+    # No unreachable event (which every callback prints as an error block): the evidence task is
+    # skipped for the host, with Ansible's message, and the report says what happened.
+    assert task_events(fleet_job, "runner_on_unreachable") == []
+    skipped = task_events(fleet_job, "runner_on_skipped")
+    assert [(e["host"], e["resolved_action"]) for e in skipped] == [("down", "sshdoctor.connreset.ssh_evidence")]
+    assert "ERROR" not in fleet_job["stdout"] and "UNREACHABLE" not in fleet_job["stdout"], fleet_job["stdout"][-3000:]
     probed = [e["host"] for e in task_events(fleet_job, "runner_on_ok", "sshdoctor.connreset.ssh_probe")]
     assert sorted(probed) == ["down", "localhost"]
     res = task_events(fleet_job, "runner_on_ok", "sshdoctor.connreset.diagnose_report")[0]["res"]
     assert res["hosts"]["down"]["status"] == "unreachable" and res["hosts"]["down"]["reachable"] is False
-    report = json.loads((fleet_job["report_dir"] / "report.json").read_text())
+    report = json.loads((fleet_job["report_dir"] / "latest" / "report.json").read_text())
     down = report["hosts"]["down"]
     assert down["probe"]["outcome"] == "refused"
     # From the probe alone: a refused port points at sshd first, the symptom comes after.
     assert [f["cause"] for f in down["findings"]] == ["sshd_not_running", "host_unreachable"]
     assert report["counts"]["unreachable"] == 1
+    assert "Connection refused" in down["message"]
+
+
+def test_fail_on_critical_fails_the_job_after_writing_the_report(ci_job):
+    assert ci_job["result"].status == "failed" and ci_job["result"].rc != 0
+    failed = task_events(ci_job, "runner_on_failed")
+    assert [e["resolved_action"] for e in failed] == ["sshdoctor.connreset.diagnose_report"]
+    msg = failed[0]["res"]["msg"]
+    # Written before the failure: report.json and the JUnit file for the CI's test view.
+    report = json.loads((ci_job["report_dir"] / "latest" / "report.json").read_text())
+    assert report["hosts"]["down"]["findings"][0]["severity"] == "critical"
+    # This controller itself fails only if it has a critical finding of its own.
+    expected = sorted(name for name, entry in report["hosts"].items()
+                      if entry["findings"] and entry["findings"][0]["severity"] == "critical")
+    assert "down" in expected and failed[0]["res"]["failing_hosts"] == expected
+    assert msg.startswith("diagnose_fail_on=critical: %d of 2 host(s) have a critical finding: " % len(expected))
+    assert "down (critical " in msg and "\n" not in msg
+    assert failed[0]["res"]["run_dir"] == os.path.realpath(str(ci_job["report_dir"] / "latest"))
+    junit = (ci_job["report_dir"] / "latest" / "report.junit.xml").read_text()
+    assert '<testcase classname="sshdoctor.connreset.diagnose" name="down"' in junit
+    assert 'failures="%d"' % len(expected) in junit

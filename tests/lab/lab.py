@@ -181,7 +181,7 @@ def create(lab, host):
                 handle.write(content)
             os.chmod(local, 0o600 if path.startswith("/root/") else 0o644)
         for directory, _subdirs, _files in os.walk(tmp):
-            private = os.path.relpath(directory, tmp).split(os.sep)[0] == "root"
+            private = os.path.relpath(directory, tmp).split(os.sep, 1)[0] == "root"
             os.chmod(directory, 0o700 if private else 0o755)
         podman("cp", tmp + "/.", host.name + ":/")
 
@@ -341,7 +341,7 @@ def diagnose(_args=None):
             "-e", "sshdoctor_report_dir=" + lab.report_dir]
     log("running: %s" % " ".join(argv))
     rc = subprocess.run(argv, cwd=ROOT, check=False).returncode
-    report = os.path.join(lab.report_dir, "report.json")
+    report = os.path.join(lab.report_dir, "latest", "report.json")
     if os.path.exists(report):
         print()
         print("Planted against found (tests/accuracy/compare.py):", flush=True)
@@ -349,7 +349,7 @@ def diagnose(_args=None):
                        check=False)
         print()
     for name in ("report.json", "report.md", "report.html"):
-        path = os.path.join(lab.report_dir, name)
+        path = os.path.join(lab.report_dir, "latest", name)
         if os.path.exists(path):
             log("report: %s" % path)
     log("the fleet stays up; `./dev lab down` removes it")

@@ -24,14 +24,14 @@ def name(host):
 
 
 def test_effective_values_are_the_requested_ones(host):
-    assert effective(host, "clientaliveinterval") == ("3" if name(host) == "hardening-d12" else "60")
+    assert effective(host, "clientaliveinterval") == ("3" if name(host).endswith("-d12") else "60")
     assert effective(host, "clientalivecountmax") == "3"
     assert effective(host, "maxstartups") == "10:30:100"
     assert effective(host, "maxsessions") == "10"
 
 
 def test_penalty_exemption_only_where_sshd_knows_it(host, role_result):
-    if name(host) == "hardening-d13":
+    if name(host).endswith("-d13"):
         assert effective(host, "persourcepenaltyexemptlist") == "127.0.0.1"
         assert role_result["unsupported"] == []
     else:
@@ -51,7 +51,7 @@ def test_sshd_runs_validates_and_answers(host, role_result):
 
 
 def test_no_include_means_a_block_at_the_end_of_the_main_file(host, role_result):
-    if name(host) != "hardening-d11":
+    if not name(host).endswith("-d11"):
         pytest.skip("platform without an Include line")
     lines = host.file("/etc/ssh/sshd_config").content_string.splitlines()
     assert lines[-6] == BEGIN
@@ -61,7 +61,7 @@ def test_no_include_means_a_block_at_the_end_of_the_main_file(host, role_result)
 
 
 def test_trailing_match_keeps_the_block_above_it(host, role_result):
-    if name(host) != "hardening-d13":
+    if not name(host).endswith("-d13"):
         pytest.skip("platform with a trailing Match block")
     lines = host.file("/etc/ssh/sshd_config").content_string.splitlines()
     assert lines.index(BEGIN) < lines.index("Match User deploy")
@@ -72,7 +72,7 @@ def test_trailing_match_keeps_the_block_above_it(host, role_result):
 
 
 def test_conflicting_dropins_are_commented_out_with_marker_and_backup(host, role_result):
-    if name(host) != "hardening-d12":
+    if not name(host).endswith("-d12"):
         pytest.skip("platform with conflicting drop-ins")
     assert role_result["mode"] == "dropin"
     dropin = host.file(DROPIN)
@@ -88,10 +88,10 @@ def test_conflicting_dropins_are_commented_out_with_marker_and_backup(host, role
 
 
 def test_idle_session_is_reset_before_and_survives_after(host):
-    """The fix, proven against the failure itself: hardening-d12 forgets idle connections
+    """The fix, proven against the failure itself: the -d12 platform forgets idle connections
     after 8 s and resets their next packet. Before the role an idle `sleep 11` session died
     (prepare recorded it); now ClientAliveInterval 3 keeps the connection alive."""
-    if name(host) != "hardening-d11":
+    if not name(host).endswith("-d11"):
         pytest.skip("the client container")
     before = json.loads(host.file("/root/idle-before.json").content_string)
     assert before["rc"] == 255
@@ -122,7 +122,7 @@ def test_client_keepalive_is_in_effect(host, user):
 def test_client_keepalive_placement(host):
     dropin = host.file("/etc/ssh/ssh_config.d/00-sshdoctor-keepalive.conf")
     main = host.file("/etc/ssh/ssh_config").content_string.splitlines()
-    if name(host) == "hardening-d11":
+    if name(host).endswith("-d11"):
         # No Include: a block at the very top, before the distribution's Host * section.
         assert main[0] == "# BEGIN sshdoctor.connreset ssh_client_keepalive (managed block)"
         assert not dropin.exists

@@ -17,6 +17,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import json
 import os
 
 import pytest
@@ -407,11 +408,73 @@ def test_port_and_listenaddress_accumulate():
     assert prov["ListenAddress"]["value"] == ["10.0.0.1"]
 
 
-def test_include_loop_stops_at_sshd_depth_limit():
+def include_cases():
+    for release in RELEASES:
+        captured = json.loads(read_fixture("%s/sshd_include.json" % release))
+        for name in sorted(captured["cases"]):
+            yield pytest.param(release, name, captured["cases"][name], id="%s-%s" % (release, name))
+
+
+@pytest.mark.parametrize("release, name, case", list(include_cases()))
+def test_walk_follows_includes_as_the_real_sshd_did(release, name, case):
+    """Recursive, repeated and Match-scoped Includes, replayed against what sshd -t / -T said
+    about the same files on OpenSSH 8.4, 9.2 and 10.0 (fixtures/debianNN/sshd_include.json)."""
+    walk = walk_files(case["files"], case["main"])
+    if case["sshd_t"]["rc"] != 0:
+        assert cfg.TOO_MANY_INCLUDES in case["sshd_t"]["output"]
+        assert walk["fatal"]["message"] == cfg.TOO_MANY_INCLUDES
+        assert any(cfg.TOO_MANY_INCLUDES in p for p in walk["problems"])
+        return
+    assert walk["fatal"] is None and walk["problems"] == [] and not walk["truncated"]
+    effective = cfg.parse_sshd_T(case["sshd_T"]["output"])
+    prov = cfg.provenance(walk["entries"])
+    ours = cfg.effective_from_provenance(prov, walk["entries"])
+    for key in ("clientaliveinterval", "maxstartups", "maxsessions"):
+        assert ours[key] == effective[key], key
+
+
+def test_a_chain_of_16_includes_is_read_and_17_is_fatal():
+    # measured: sshd accepts main -> f1 -> ... -> f16 and refuses one more (sshd_include.json)
+    for length, fatal in ((16, False), (17, True)):
+        files = {"/etc/ssh/sshd_config": "Include /etc/ssh/f1\n"}
+        for i in range(1, length + 1):
+            files["/etc/ssh/f%d" % i] = "Include /etc/ssh/f%d\n" % (i + 1) if i < length else "ClientAliveInterval 11\n"
+        walk = walk_files(files)
+        assert (walk["fatal"] is not None) is fatal
+        assert walk["visits"] == (cfg.MAX_INCLUDE_DEPTH + 1 if fatal else length + 1)
+
+
+def test_include_loop_stops_at_sshd_depth_limit_and_nothing_after_it_is_read():
     files = {"/etc/ssh/sshd_config": "Include /etc/ssh/sshd_config\nClientAliveInterval 1\n"}
     walk = walk_files(files)
-    assert any("depth exceeded" in p for p in walk["problems"])
-    assert len(walk["files"]) == cfg.MAX_INCLUDE_DEPTH + 1
+    assert walk["fatal"] == {"file": "/etc/ssh/sshd_config", "line": 1, "message": cfg.TOO_MANY_INCLUDES}
+    assert walk["files"] == ["/etc/ssh/sshd_config"]
+    assert walk["visits"] == cfg.MAX_INCLUDE_DEPTH + 1
+    # sshd stops at the fatal Include: the line after it is never read
+    assert [e for e in walk["entries"] if e["key"] == "clientaliveinterval"] == []
+
+
+def test_same_glob_included_twice_is_read_twice():
+    files = {
+        "/etc/ssh/sshd_config": "Include /etc/ssh/d/*.conf\nMaxStartups 5:30:50\nInclude /etc/ssh/d/*.conf\n",
+        "/etc/ssh/d/a.conf": "MaxStartups 7:30:70\n",
+    }
+    walk = walk_files(files)
+    assert walk["files"] == ["/etc/ssh/sshd_config", "/etc/ssh/d/a.conf"]
+    assert walk["visits"] == 3
+    prov = cfg.provenance(walk["entries"])["MaxStartups"]
+    assert (prov["file"], prov["line"], prov["value"]) == ("/etc/ssh/d/a.conf", 1, "7:30:70")
+
+
+def test_a_wide_valid_include_tree_is_cut_at_the_visit_cap():
+    # each level includes the next twice: 2**16 file reads for sshd, a capped walk here
+    files = {"/etc/ssh/sshd_config": "Include /etc/ssh/f1 /etc/ssh/f1\n"}
+    for i in range(1, 16):
+        files["/etc/ssh/f%d" % i] = "Include /etc/ssh/f%d /etc/ssh/f%d\n" % (i + 1, i + 1)
+    files["/etc/ssh/f16"] = "MaxSessions 3\n"
+    walk = walk_files(files)
+    assert walk["truncated"] is True and walk["fatal"] is None
+    assert walk["visits"] == cfg.MAX_FILES
 
 
 def test_missing_include_and_unreadable_main_file():

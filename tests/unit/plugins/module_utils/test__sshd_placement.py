@@ -14,12 +14,16 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import gc
+import time
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ansible_collections.sshdoctor.connreset.plugins.module_utils import _sshd_placement as sp
 from ansible_collections.sshdoctor.connreset.plugins.module_utils._host import CommandResult
+from ansible_collections.sshdoctor.connreset.plugins.module_utils._sshd_config import MAX_INCLUDE_DEPTH
 from ansible_collections.sshdoctor.connreset.tests.unit.fake_host import FakeHost, read_fixture
 
 MAIN = "/etc/ssh/sshd_config"
@@ -349,6 +353,112 @@ def test_second_plan_changes_nothing(files):
     assert plan(after, comment_out_conflicts=True)["new_files"] == {}
 
 
+# --- Include loops and size: the walk sshd_info uses, with sshd's depth rule ---------------
+def self_including(count, main=DEB12):
+    """``count`` drop-ins that each include the whole directory again (issue 17's case)."""
+    files = {MAIN: main}
+    for i in range(count):
+        files["%s/%02d-loop.conf" % (DIR, i)] = "Include /etc/ssh/sshd_config.d/*.conf\nMaxSessions %d\n" % i
+    return files
+
+
+def sharing_one_file(count):
+    """``count`` drop-ins that each include one common file: valid, and read once per drop-in."""
+    files = {MAIN: DEB12, "/etc/ssh/common.conf": "PasswordAuthentication no\n"}
+    for i in range(count):
+        files["%s/%02d-share.conf" % (DIR, i)] = "Include /etc/ssh/common.conf\nX11Forwarding no\n"
+    return files
+
+
+@pytest.mark.parametrize("count", [8, 9, 10, 11, 12])
+def test_self_including_dropins_are_refused_as_sshd_refuses_them(count):
+    # sshd 8.4, 9.2 and 10.0 stop on such a directory with "Too many recursive configuration
+    # includes" (captured: debianNN/sshd_include.json, eight_self_including_dropins); planning
+    # used to try every order of the files (8 of them: 7.6 s, 9: over 30 s).
+    result = plan(self_including(count))
+    assert result["new_files"] == {} and result["mode"] is None
+    assert any("Too many recursive configuration includes" in e and "00-loop.conf line 1" in e
+               for e in result["errors"]), result["errors"]
+
+
+def test_a_file_shared_by_many_dropins_is_read_for_each_and_placement_succeeds():
+    result = plan(sharing_one_file(40))
+    assert result["errors"] == [] and result["mode"] == "dropin" and list(result["new_files"]) == [OURS]
+
+
+def _planning_seconds(files, repeat=7):
+    """Best of ``repeat`` runs, with the garbage collector held: its full collections cost
+    time in proportion to everything else the test process holds, not to this work."""
+    best = None
+    gc.collect()
+    gc.disable()
+    try:
+        for _ in range(repeat):
+            started = time.perf_counter()
+            plan(files)
+            elapsed = time.perf_counter() - started
+            best = elapsed if best is None else min(best, elapsed)
+    finally:
+        gc.enable()
+    return best
+
+
+@pytest.mark.parametrize("layout", [self_including, sharing_one_file], ids=["self_including", "sharing_one_file"])
+def test_planning_time_grows_at_most_linearly_with_the_number_of_dropins(layout):
+    """The property: planning N drop-ins costs at most a linear multiple of planning 8.
+
+    Stated against the machine's own small case (best of 7 runs each), never as
+    seconds; the slack of 3 absorbs noise on a shared machine. Factorial growth
+    (the old planner) exceeded this bound by orders of magnitude already at 8 -> 16.
+    """
+    small = 8
+    base = _planning_seconds(layout(small))
+    for count in (16, 32, 64):
+        assert _planning_seconds(layout(count)) <= 3 * (count / small) * base + 0.002, count
+
+
+def test_the_walk_of_self_including_dropins_stops_after_sshd_depth_whatever_their_number():
+    for count in (8, 64):
+        walk = sp.walk_files(MAIN, self_including(count))
+        assert walk["fatal"] is not None and walk["visits"] == MAX_INCLUDE_DEPTH + 1
+
+
+@pytest.mark.parametrize("count", [8, 64])
+def test_the_walk_reads_each_file_once_and_globs_each_pattern_once(count):
+    # the deterministic side of the property above: work per drop-in is constant
+    from ansible_collections.sshdoctor.connreset.plugins.module_utils import _sshd_config as cfg
+
+    files = sharing_one_file(count)
+    reads, globs = [], []
+
+    def read(path):
+        reads.append(path)
+        return files.get(path)
+
+    def glob(pattern):
+        globs.append(pattern)
+        return sorted(p for p in files if sp.glob_match(pattern, p))
+
+    walk = cfg.walk_config(MAIN, read, glob)
+    assert walk["visits"] == 2 * count + 1 and not walk["truncated"]
+    assert sorted(reads) == sorted(set(reads)) and len(reads) == count + 2
+    assert sorted(globs) == ["/etc/ssh/common.conf", "/etc/ssh/sshd_config.d/*.conf"]
+
+
+def test_placement_and_sshd_info_read_the_same_directives():
+    # one walk for both: what the planner sees is what sshd_info's provenance sees
+    from ansible_collections.sshdoctor.connreset.plugins.module_utils import _sshd_config as cfg
+
+    files = {MAIN: DEB12 + TRAILING_MATCH, DIR + "/10-a.conf": "Match all\nMaxStartups 4:30:40\n",
+             DIR + "/20-b.conf": "ClientAliveInterval 9\n"}
+    directives, _notes = sp.expand(MAIN, files)
+    walk = cfg.walk_config(MAIN, files.get, lambda pattern: sorted(p for p in files if sp.glob_match(pattern, p)))
+    assert directives == walk["entries"]
+    # measured (sshd_include.json, match_all_returns_to_global): after "Match all" a line is global again
+    assert sp.winner(directives, "MaxStartups")["file"] == DIR + "/10-a.conf"
+    assert cfg.provenance(walk["entries"])["MaxStartups"]["file"] == DIR + "/10-a.conf"
+
+
 # --- sshd -T, systemd ---------------------------------------------------------------------
 @pytest.mark.parametrize("release", ["debian11", "debian12", "debian13"])
 def test_verify_endpoint_from_captured_sshd_T(release):
@@ -390,7 +500,27 @@ def test_verify_endpoint_prefers_ipv4_and_loopback_for_wildcards(listen, endpoin
 def test_service_state_from_captured_systemctl_show(release):
     units = sp.parse_systemctl_show(read_fixture(release + "/sshd_placement/systemctl_show_units.txt"))
     assert sp.service_state(units) == {
-        "unit": "ssh", "service_active": True, "socket_activated": False, "socket_unit": None, "socket_accept": False}
+        "unit": "ssh", "service_active": True, "socket_activated": False, "socket_unit": None, "socket_accept": False,
+        "manager": "systemd", "enabled": "enabled", "running": True, "restart": True, "message": None}
+
+
+@pytest.mark.parametrize("release", ["debian11", "debian12", "debian13"])
+def test_a_disabled_and_stopped_ssh_service_is_not_restarted(release):
+    # captured after `systemctl disable --now ssh.service` on a booted container
+    units = sp.parse_systemctl_show(read_fixture(release + "/sshd_placement/systemctl_show_units_disabled_stopped.txt"))
+    state = sp.service_state(units)
+    assert (state["unit"], state["enabled"], state["running"], state["restart"]) == ("ssh", "disabled", False, False)
+    assert state["message"] == ("sshd is not running: the new settings apply when it starts "
+                                "(ssh.service is disabled and inactive); nothing was started")
+
+
+@pytest.mark.parametrize("release", ["debian12", "debian13"])
+def test_a_socket_activated_sshd_counts_as_running(release):
+    # captured after `systemctl disable --now ssh.service; systemctl enable --now ssh.socket` (Accept=no)
+    units = sp.parse_systemctl_show(read_fixture(release + "/sshd_placement/systemctl_show_units_socket.txt"))
+    state = sp.service_state(units)
+    assert state["socket_activated"] and not state["socket_accept"] and not state["service_active"]
+    assert state["running"] and state["restart"]
 
 
 def test_service_state_with_an_active_per_connection_socket():
@@ -401,6 +531,42 @@ def test_service_state_with_an_active_per_connection_socket():
     assert state["socket_activated"] and state["socket_accept"] and state["socket_unit"] == "ssh.socket"
 
 
+@pytest.mark.parametrize(
+    "facts, manager",
+    [
+        # podman run IMAGE sleep infinity: /proc/1/comm says "sleep" (captured), no /run/systemd/system
+        ({"chroot": False, "pid1": "sleep", "systemd_booted": False}, "none"),
+        ({"chroot": False, "pid1": "catatonit", "systemd_booted": False}, "none"),
+        # a booted container: /proc/1/comm is "systemd" (captured)
+        ({"chroot": False, "pid1": "systemd", "systemd_booted": True}, "systemd"),
+        # a chroot with the outer /proc mounted (Packer's chroot builders mount it): PID 1 is the outer systemd
+        ({"chroot": True, "pid1": "systemd", "systemd_booted": False}, "none"),
+        ({"chroot": True, "pid1": "systemd", "systemd_booted": True}, "none"),
+        # a chroot without /proc
+        ({"chroot": None, "pid1": None, "systemd_booted": False}, "none"),
+        # SysV init on a VM
+        ({"chroot": False, "pid1": "init", "systemd_booted": False}, "init"),
+    ],
+)
+def test_service_manager_is_found_from_process_1_and_chroot(facts, manager):
+    assert sp.service_manager(facts)[0] == manager
+
+
+@pytest.mark.parametrize(
+    "manager, listeners, running, restart, message",
+    [
+        ("none", [], False, False, "sshd is not running: the new settings apply when it starts"),
+        ("none", [42], True, False, "sshd runs (pid 42) but no service manager runs it"),
+        ("init", [42], True, True, None),
+        ("init", [], False, False, "sshd is not running"),
+    ],
+)
+def test_without_systemd_only_a_running_sshd_under_a_service_manager_is_restarted(manager, listeners, running, restart, message):
+    state = sp.service_state([], manager, "why", listeners)
+    assert (state["running"], state["restart"]) == (running, restart)
+    assert (state["message"] is None) if message is None else state["message"].startswith(message)
+
+
 def test_sshd_t_errors_from_captured_output():
     errors = sp.parse_sshd_t_errors(read_fixture("debian12/sshd_placement/sshd_t_maxstartups_in_match.txt"))
     assert errors == [{"file": "/etc/ssh/sshd_config.d/10-x.conf", "line": 2,
@@ -408,13 +574,41 @@ def test_sshd_t_errors_from_captured_output():
 
 
 # --- apply_placement with a recorded host ---------------------------------------------------
+class FakeSystem:
+    """What LocalSystem.facts() reads, as data."""
+
+    def __init__(self, pid1="systemd", systemd_booted=True, chroot=False):
+        self.values = {"pid1": pid1, "systemd_booted": systemd_booted, "chroot": chroot}
+
+    def facts(self):
+        return dict(self.values)
+
+
+BOOTED = FakeSystem()
+NO_INIT = FakeSystem(pid1="sleep", systemd_booted=False)
+
+
 class SshdHost(FakeHost):
-    """A FakeHost whose sshd -t / -T answers follow the files the writer changed."""
+    """A FakeHost whose sshd -t / -T answers are listed per call."""
+
+    systemctl_fixture = "debian12/sshd_placement/systemctl_show_units.txt"
 
     def __init__(self, files, test_results, T_outputs, **kwargs):
-        FakeHost.__init__(self, files=files, tools={"sshd": "/usr/sbin/sshd", "systemctl": "/usr/bin/systemctl"}, **kwargs)
+        FakeHost.__init__(self, files=files, tools={"sshd": "/usr/sbin/sshd", "systemctl": "/usr/bin/systemctl",
+                                                    "ssh-keygen": "/usr/bin/ssh-keygen", "ps": "/usr/bin/ps"}, **kwargs)
         self.test_results = list(test_results)
         self.T_outputs = list(T_outputs)
+        self.dirs = set()
+        self.processes = ""
+
+    def exists(self, path):
+        return path in self.dirs or FakeHost.exists(self, path)
+
+    def sshd_test(self, argv):
+        return self.test_results.pop(0)
+
+    def sshd_dump(self, argv):
+        return 0, self.T_outputs.pop(0), ""
 
     def run(self, argv, data=None):
         argv = tuple(argv)
@@ -422,18 +616,65 @@ class SshdHost(FakeHost):
         if argv == ("/usr/sbin/sshd", "-V"):
             return CommandResult(0, read_fixture("debian12/sshd_placement/sshd_V.txt"), "")
         if argv[:2] == ("/usr/sbin/sshd", "-t"):
-            return CommandResult(*self.test_results.pop(0))
+            return CommandResult(*self.sshd_test(argv))
         if argv[:2] == ("/usr/sbin/sshd", "-T"):
-            return CommandResult(0, self.T_outputs.pop(0), "")
+            return CommandResult(*self.sshd_dump(argv))
         if argv[0] == "systemctl":
-            return CommandResult(0, read_fixture("debian12/sshd_placement/systemctl_show_units.txt"), "")
+            return CommandResult(0, read_fixture(self.systemctl_fixture), "")
+        if argv[0] == "/usr/bin/ssh-keygen":
+            self.files[argv[argv.index("-f") + 1]] = "PRIVATE KEY"
+            return CommandResult(0, "", "")
+        if argv[0] == "ps":
+            return CommandResult(0, self.processes, "")
         raise AssertionError("unexpected command %r" % (argv,))
+
+
+class ImageHost(SshdHost):
+    """sshd as measured where it is not running (OpenSSH 8.4, 9.2, 10.0; fixtures
+    debianNN/sshd_placement/sshd_t_*.txt): configuration errors first, then missing host
+    keys (rc 1), then a missing /run/sshd (rc 255). Which one applies follows the fake's
+    files and directories, so what the module provides (and removes) changes the answer."""
+
+    def __init__(self, files, release="debian12", privsep=False, host_keys=True, **kwargs):
+        SshdHost.__init__(self, files, [], [], **kwargs)
+        self.release = release
+        if privsep:
+            self.dirs.add("/run/sshd")
+        if host_keys:
+            self.files["/etc/ssh/ssh_host_ed25519_key"] = "PRIVATE KEY"
+        self.ever_dirs = set(self.dirs)
+
+    def _complaint(self, argv):
+        if any("NoSuchOption" in (text or "") for text in self.files.values()):
+            return 255, "", read_fixture(self.release + "/sshd_placement/sshd_t_syntax_error_no_privsep_dir.txt")
+        key_given = "-h" in argv and argv[argv.index("-h") + 1] in self.files
+        if "/etc/ssh/ssh_host_ed25519_key" not in self.files and not key_given:
+            return 1, "", read_fixture(self.release + "/sshd_placement/sshd_t_no_hostkeys.txt")
+        if "/run/sshd" not in self.dirs:
+            return 255, "", read_fixture(self.release + "/sshd_placement/sshd_t_no_privsep_dir.txt")
+        return None
+
+    def sshd_test(self, argv):
+        return self._complaint(argv) or (0, "", "")
+
+    def sshd_dump(self, argv):
+        complaint = self._complaint(argv)
+        if complaint:
+            return complaint
+        text = read_fixture(self.release + "/sshd_placement/sshd_T.txt")
+        for path, body in sorted(self.files.items()):
+            if path.startswith(DIR + "/00-sshdoctor"):
+                for line in body.splitlines():
+                    if line.startswith("ClientAliveInterval "):
+                        text = text.replace("clientaliveinterval 0", "clientaliveinterval " + line.split()[1])
+        return 0, text, ""
 
 
 class FakeWriter:
     def __init__(self, host):
         self.host = host
         self.backups = {}
+        self.made = []
 
     def backup(self, path, stamp):
         target = "/backup/%s%s" % (stamp, path)
@@ -449,6 +690,29 @@ class FakeWriter:
     def write(self, path, text, template=None):
         self.host.files[path] = text
 
+    def make_dir(self, path, mode):
+        assert mode == 0o755
+        self.made.append(path)
+        self.host.dirs.add(path)
+        self.host.ever_dirs = getattr(self.host, "ever_dirs", set()) | {path}
+
+    def remove_dir(self, path):
+        self.host.dirs.discard(path)
+
+    def scratch_dir(self):
+        self.made.append("/tmp/sshdoctor-validate-x")
+        self.host.dirs.add("/tmp/sshdoctor-validate-x")
+        return "/tmp/sshdoctor-validate-x"
+
+    def remove_tree(self, path):
+        self.host.dirs.discard(path)
+        for name in [p for p in self.host.files if p.startswith(path + "/")]:
+            del self.host.files[name]
+
+
+def apply(host, settings, system=BOOTED, **kwargs):
+    return sp.apply_placement(host, FakeWriter(host), settings, system=system, **kwargs)
+
 
 STOCK_T = read_fixture("debian12/sshd_placement/sshd_T.txt")
 FIXED_T = (STOCK_T.replace("clientaliveinterval 0", "clientaliveinterval 60"))
@@ -456,7 +720,7 @@ FIXED_T = (STOCK_T.replace("clientaliveinterval 0", "clientaliveinterval 60"))
 
 def test_apply_writes_the_dropin_after_backups_and_validates_the_whole_config():
     host = SshdHost({MAIN: DEB12}, [(0, "", ""), (0, "", "")], [STOCK_T, FIXED_T])
-    result, failure = sp.apply_placement(host, FakeWriter(host), {"ClientAliveInterval": 60, "MaxStartups": "10:30:100"})
+    result, failure = apply(host, {"ClientAliveInterval": 60, "MaxStartups": "10:30:100"})
     assert failure is None
     assert result["changed"] and result["mode"] == "dropin"
     assert result["files"] == [{"path": OURS, "action": "create"}]
@@ -464,12 +728,14 @@ def test_apply_writes_the_dropin_after_backups_and_validates_the_whole_config():
     assert host.files[OURS].endswith("ClientAliveInterval 60\nMaxStartups 10:30:100\n")
     assert ("/usr/sbin/sshd", "-t", "-f", MAIN) in host.calls
     assert result["service"]["unit"] == "ssh" and result["listeners_changed"] is False
+    assert result["service"]["restart"] is True
     assert result["effective_after"]["clientaliveinterval"] == "60"
+    assert result["validation"] == {"environment": []}
 
 
 def test_apply_in_check_mode_writes_nothing_and_shows_the_diff():
     host = SshdHost({MAIN: DEB12}, [(0, "", "")], [STOCK_T])
-    result, failure = sp.apply_placement(host, FakeWriter(host), {"ClientAliveInterval": 60}, check_mode=True)
+    result, failure = apply(host, {"ClientAliveInterval": 60}, check_mode=True)
     assert failure is None and result["changed"]
     assert OURS not in host.files
     assert result["diff"][0]["after_header"] == OURS and "ClientAliveInterval 60" in result["diff"][0]["after"]
@@ -478,7 +744,7 @@ def test_apply_in_check_mode_writes_nothing_and_shows_the_diff():
 def test_apply_refuses_an_already_invalid_configuration():
     error = read_fixture("debian12/sshd_placement/sshd_t_maxstartups_in_match.txt")
     host = SshdHost({MAIN: DEB12}, [(255, "", error)], [])
-    result, failure = sp.apply_placement(host, FakeWriter(host), {"ClientAliveInterval": 60})
+    result, failure = apply(host, {"ClientAliveInterval": 60})
     assert "already invalid" in failure and "10-x.conf line 2" in failure
     assert result["config_valid_before"] is False and result["changed"] is False
     assert OURS not in host.files
@@ -488,7 +754,7 @@ def test_apply_restores_the_previous_files_when_sshd_t_rejects_the_result():
     conflict = DIR + "/00-conflict.conf"
     host = SshdHost({MAIN: DEB12, conflict: "ClientAliveInterval 0\n"},
                     [(0, "", ""), (255, "", "/etc/ssh/sshd_config line 3: Bad configuration option: x\n")], [STOCK_T])
-    result, failure = sp.apply_placement(host, FakeWriter(host), {"ClientAliveInterval": 60}, comment_out_conflicts=True)
+    result, failure = apply(host, {"ClientAliveInterval": 60}, comment_out_conflicts=True)
     assert "sshd -t rejected" in failure
     assert host.files == {MAIN: DEB12, conflict: "ClientAliveInterval 0\n"}
     assert result["changed"] is False
@@ -496,7 +762,7 @@ def test_apply_restores_the_previous_files_when_sshd_t_rejects_the_result():
 
 def test_apply_restores_when_sshd_T_does_not_show_the_requested_value():
     host = SshdHost({MAIN: DEB12}, [(0, "", ""), (0, "", "")], [STOCK_T, STOCK_T])
-    _result, failure = sp.apply_placement(host, FakeWriter(host), {"ClientAliveInterval": 60})
+    _result, failure = apply(host, {"ClientAliveInterval": 60})
     assert "does not show the requested values" in failure
     assert OURS not in host.files
 
@@ -504,7 +770,7 @@ def test_apply_restores_when_sshd_T_does_not_show_the_requested_value():
 def test_apply_fails_naming_the_winning_line():
     conflict = DIR + "/00-conflict.conf"
     host = SshdHost({MAIN: DEB12, conflict: "ClientAliveInterval 0\n"}, [(0, "", "")], [STOCK_T])
-    result, failure = sp.apply_placement(host, FakeWriter(host), {"ClientAliveInterval": 60})
+    result, failure = apply(host, {"ClientAliveInterval": 60})
     assert "%s line 1 (ClientAliveInterval 0, wanted 60)" % conflict in failure
     assert result["conflicts"][0]["file"] == conflict
     assert OURS not in host.files
@@ -512,15 +778,147 @@ def test_apply_fails_naming_the_winning_line():
 
 def test_apply_needs_root():
     host = SshdHost({MAIN: DEB12}, [], [], root=False)
-    _result, failure = sp.apply_placement(host, FakeWriter(host), {"ClientAliveInterval": 60})
+    _result, failure = apply(host, {"ClientAliveInterval": 60})
     assert "must run as root" in failure
 
 
 def test_apply_twice_changes_nothing_the_second_time():
     host = SshdHost({MAIN: DEB12}, [(0, "", ""), (0, "", ""), (0, "", "")], [STOCK_T, FIXED_T, FIXED_T])
-    sp.apply_placement(host, FakeWriter(host), {"ClientAliveInterval": 60})
-    result, failure = sp.apply_placement(host, FakeWriter(host), {"ClientAliveInterval": 60})
+    apply(host, {"ClientAliveInterval": 60})
+    result, failure = apply(host, {"ClientAliveInterval": 60})
     assert failure is None and result["changed"] is False and result["files"] == []
+
+
+# --- where sshd is not running (issue 16) ---------------------------------------------------
+@pytest.mark.parametrize("release", ["debian11", "debian12", "debian13"])
+@pytest.mark.parametrize("check_mode", [False, True])
+def test_a_missing_privsep_dir_is_provided_for_the_check_and_removed_again(release, check_mode):
+    host = ImageHost({MAIN: DEB12}, release=release, privsep=False)
+    result, failure = apply(host, {"ClientAliveInterval": 60}, system=NO_INIT, check_mode=check_mode)
+    assert failure is None and result["changed"] and result["config_valid_before"] is True
+    assert "/run/sshd" in host.ever_dirs and "/run/sshd" not in host.dirs  # made for the check, gone after
+    assert [(e["kind"], e["missing"]) for e in result["validation"]["environment"]] == [("privsep_dir", "/run/sshd")]
+    assert "removed it again" in result["validation"]["environment"][0]["handled"]
+    assert any("sshd -t could not run here as it is (Missing privilege separation directory: /run/sshd)" in n
+               for n in result["notes"])
+    assert (OURS in host.files) is not check_mode
+    if not check_mode:
+        assert result["effective_after"]["clientaliveinterval"] == "60"  # sshd -T on the candidate
+    assert result["service"]["manager"] == "none" and result["service"]["restart"] is False
+    assert result["service"]["message"].startswith("sshd is not running: the new settings apply when it starts")
+    assert not any(c[0] == "systemctl" for c in host.calls)
+
+
+def test_missing_host_keys_are_replaced_by_a_temporary_key_that_is_deleted_and_never_written():
+    host = ImageHost({MAIN: DEB12}, release="debian13", privsep=False, host_keys=False)
+    result, failure = apply(host, {"ClientAliveInterval": 60}, system=NO_INIT)
+    assert failure is None and result["changed"]
+    kinds = [e["kind"] for e in result["validation"]["environment"]]
+    assert kinds == ["host_keys", "privsep_dir"]  # sshd names the keys first, then the directory
+    assert ("/usr/sbin/sshd", "-t", "-f", MAIN, "-h", "/tmp/sshdoctor-validate-x/hostkey") in host.calls
+    assert not [p for p in host.files if p.startswith("/etc/ssh/ssh_host_") or p.startswith("/tmp/")]
+    assert host.dirs == set()
+
+
+@pytest.mark.parametrize("release", ["debian11", "debian12", "debian13"])
+def test_a_real_syntax_error_still_stops_the_role_where_sshd_is_not_running(release):
+    main = "NoSuchOption yes\n" + DEB12
+    host = ImageHost({MAIN: main}, release=release, privsep=False)
+    result, failure = apply(host, {"ClientAliveInterval": 60}, system=NO_INIT)
+    assert "already invalid" in failure and "Bad configuration option: NoSuchOption" in failure
+    assert result["config_valid_before"] is False and result["validation"]["environment"] == []
+    assert host.files == {MAIN: main, "/etc/ssh/ssh_host_ed25519_key": "PRIVATE KEY"} and host.dirs == set()
+
+
+def test_what_cannot_be_provided_is_not_called_invalid():
+    host = ImageHost({MAIN: DEB12}, privsep=False, host_keys=False)
+    del host.tools["ssh-keygen"]
+    result, failure = apply(host, {"ClientAliveInterval": 60}, system=NO_INIT)
+    assert "cannot check the configuration here" in failure and "not a configuration error" in failure
+    assert result["config_valid_before"] is None and OURS not in host.files
+
+
+def test_the_directory_stays_when_sshd_started_meanwhile():
+    class Starting(ImageHost):
+        def sshd_dump(self, argv):
+            self.files["/run/sshd.pid"] = "4242\n"
+            self.dirs.add("/proc/4242")
+            return ImageHost.sshd_dump(self, argv)
+
+    host = Starting({MAIN: DEB12}, privsep=False)
+    result, _failure = apply(host, {"ClientAliveInterval": 60}, system=NO_INIT)
+    assert "/run/sshd" in host.dirs
+    assert "kept, since an sshd (pid 4242) started meanwhile" in result["validation"]["environment"][0]["handled"]
+
+
+def test_a_stopped_and_disabled_ssh_service_is_written_validated_and_left_alone():
+    host = ImageHost({MAIN: DEB12}, privsep=False)
+    host.systemctl_fixture = "debian12/sshd_placement/systemctl_show_units_disabled_stopped.txt"
+    result, failure = apply(host, {"ClientAliveInterval": 60})
+    assert failure is None and result["changed"] and OURS in host.files
+    service = result["service"]
+    assert (service["manager"], service["enabled"], service["running"], service["restart"]) == ("systemd", "disabled", False, False)
+    assert "ssh.service is disabled and inactive" in service["message"]
+
+
+OUTER_LISTENER = " 77     1 sshd: /usr/sbin/sshd -D [listener] 0 of 10-100 startups\n"
+
+
+@pytest.mark.parametrize(
+    "system",
+    [
+        FakeSystem(chroot=True),
+        # this machine's own case: /proc mounted in the chroot, /proc/1/root not readable
+        # (EACCES), process 1 some other program, the outer sshd listening as pid 77
+        FakeSystem(chroot=None, pid1="process_api", systemd_booted=False),
+        FakeSystem(chroot=None, pid1="systemd", systemd_booted=False),
+        FakeSystem(chroot=None, pid1="init", systemd_booted=False),
+    ],
+    ids=["chroot", "chroot_undetectable", "outer_systemd", "outer_sysv_init"],
+)
+def test_in_a_chroot_the_outer_sshd_is_not_mistaken_for_this_systems(system):
+    host = ImageHost({MAIN: DEB12}, privsep=False)
+    host.processes = "  1     0 /sbin/init\n" + OUTER_LISTENER
+    host.dirs.add("/proc/77")
+    result, _failure = apply(host, {"ClientAliveInterval": 60}, system=system)
+    assert result["service"]["running"] is False and result["service"]["restart"] is False
+    assert not any(c[0] == "systemctl" for c in host.calls)
+
+
+def test_an_sshd_started_by_a_container_entrypoint_is_seen_and_not_restarted():
+    host = ImageHost({MAIN: DEB12, "/run/sshd.pid": "77\n"}, privsep=True)
+    host.processes = "  1     0 sleep infinity\n" + OUTER_LISTENER
+    host.dirs.add("/proc/77")
+    result, _failure = apply(host, {"ClientAliveInterval": 60}, system=NO_INIT)
+    assert result["service"]["running"] is True and result["service"]["restart"] is False
+    assert "sshd runs (pid 77) but no service manager runs it" in result["service"]["message"]
+
+
+# --- drift check (check_only) ---------------------------------------------------------------
+def test_drift_check_names_wanted_effective_and_the_supplying_line_and_changes_nothing():
+    conflict = DIR + "/50-image.conf"
+    files = {MAIN: DEB12, conflict: "ClientAliveInterval 0\n"}
+    host = ImageHost(dict(files), privsep=False)
+    result, failure = apply(host, FULL, system=NO_INIT, check_only=True)
+    assert failure is None and result["changed"] is False and result["files"] == [] and result["backups"] == []
+    assert OURS not in host.files and host.dirs == set()
+    lines = dict((d["keyword"], d) for d in result["drift"])
+    assert lines["ClientAliveInterval"]["ok"] is False
+    assert lines["ClientAliveInterval"]["line_text"] == (
+        "ClientAliveInterval: DRIFT, wanted 60, effective 0, from %s line 1" % conflict)
+    assert lines["MaxStartups"]["ok"] is True
+    assert lines["MaxStartups"]["line_text"] == (
+        "MaxStartups: ok, wanted 10:30:100, effective 10:30:100, from sshd's default (no line sets it)")
+
+
+def test_drift_check_passes_after_the_role_and_fails_on_an_invalid_configuration():
+    host = ImageHost({MAIN: DEB12, OURS: sp.render_dropin({"ClientAliveInterval": "60"})}, privsep=True)
+    result, failure = apply(host, {"ClientAliveInterval": 60}, system=NO_INIT, check_only=True)
+    assert failure is None and [d["ok"] for d in result["drift"]] == [True]
+    assert result["drift"][0]["file"] == OURS
+    host = ImageHost({MAIN: "NoSuchOption yes\n" + DEB12}, privsep=True)
+    _result, failure = apply(host, {"ClientAliveInterval": 60}, system=NO_INIT, check_only=True)
+    assert "already invalid" in failure
 
 
 # --- arbitrary text ------------------------------------------------------------------------
@@ -539,5 +937,5 @@ def test_arbitrary_text_never_raises(main, dropin, comment):
 def test_result_keys_avoid_names_ansible_reserves():
     # A 'skipped' key once made Ansible ignore changed_when on this module's task.
     host = SshdHost({MAIN: DEB12}, [(0, "", "")], [STOCK_T])
-    result, _failure = sp.apply_placement(host, FakeWriter(host), {"ClientAliveInterval": 60}, check_mode=True)
+    result, _failure = apply(host, {"ClientAliveInterval": 60}, check_mode=True)
     assert not set(result) & {"skipped", "failed", "msg", "results", "invocation", "ansible_facts", "warnings"}

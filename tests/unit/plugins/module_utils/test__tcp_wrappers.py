@@ -422,7 +422,37 @@ def test_collector_falls_back_to_the_binary_text():
     host = FakeHost(files={"/usr/sbin/sshd": "\x7fELF...libwrap.so.0\x00hosts_access\x00"}, tools={})
     result = W.collect_tcp_wrappers(host, environ={})
     assert result["applies"] is True
-    assert result["libwrap"]["/usr/sbin/sshd"]["method"] == "dynamic string scan"
+    assert result["libwrap"]["/usr/sbin/sshd"]["method"] == "elf_strings"
+
+
+def test_collector_prefers_readelf():
+    """readelf -d of Debian 13's sshd and sshd-session, captured after installing binutils in the container."""
+    host = _host("debian13")
+    host.tools["readelf"] = "/usr/bin/readelf"
+    host.commands[("readelf", "-d", "/usr/sbin/sshd")] = (0, read_fixture("debian13/readelf_d_sshd.txt"), "")
+    host.commands[("readelf", "-d", "/usr/lib/openssh/sshd-session")] = (
+        0, read_fixture("debian13/readelf_d_sshd_session.txt"), "")
+    result = W.collect_tcp_wrappers(host, environ={})
+    assert result["libwrap"] == {"/usr/sbin/sshd": {"linked": False, "method": "readelf"},
+                                 "/usr/lib/openssh/sshd-session": {"linked": True, "method": "readelf"}}
+    assert result["applies"] is True
+
+
+def test_a_binary_that_only_names_libwrap_in_a_string_does_not_count():
+    """The fallback needs both the library name and the hosts_access import, as a linked binary has."""
+    host = FakeHost(files={"/usr/sbin/sshd": "\x7fELF...see libwrap.so(3) for details\x00"}, tools={})
+    assert W.binary_links_libwrap(host, "/usr/sbin/sshd") == {"linked": False, "method": "elf_strings"}
+
+
+@pytest.mark.parametrize("ldd, linked", [
+    # Debian 12's ldd on a static binary (/sbin/ldconfig): rc 0
+    ((0, "\tstatically linked\n", ""), False),
+    # ... and on a file that is no ELF at all (/etc/passwd): rc 1, the message on stdout
+    ((1, "\tnot a dynamic executable\n", ""), False),
+])
+def test_ldd_of_a_binary_without_dynamic_libraries(ldd, linked):
+    host = FakeHost(commands={("ldd", "/usr/sbin/sshd"): ldd}, files={"/usr/sbin/sshd": "ELF"}, tools={"ldd": "/usr/bin/ldd"})
+    assert W.binary_links_libwrap(host, "/usr/sbin/sshd") == {"linked": linked, "method": "ldd"}
 
 
 def test_collector_without_sshd():
