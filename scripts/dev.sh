@@ -30,7 +30,7 @@ TASKS=(
   "ansible-test-units :: [ansible-test args] :: the unit tests through ansible-test units"
   "fuzz :: [pytest args] :: the fuzzing suite's deep profile: 10,000 examples per parser, diagnose and report (tests/unit/fuzz)"
   "lint :: - :: yamllint, ansible-lint (production profile), antsibull-docs, changelog fragments, antsibull-nox checks"
-  "molecule :: [scenario ...] :: molecule test on podman: every scenario under molecule/, or the ones named"
+  "molecule :: [scenario ...] :: molecule test on podman: every scenario under molecule/, or the ones named, two at a time (SSHDOCTOR_MOLECULE_JOBS)"
   "core :: [2.16|2.21 ...] :: unit tests and a localhost diagnose on the oldest and newest ansible-core"
   "accuracy :: - :: the fault lab end to end: plant the faults, diagnose over SSH, compare"
   "lab :: up|down|status|diagnose :: the fault lab: a broken fleet of Debian containers"
@@ -392,7 +392,7 @@ task_sanity() {
     python_version=$("$CORE_VENV/bin/python" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
   fi
   local tree; tree=$(ansible_test_tree)
-  log "ansible-test sanity ($(ansible --version | head -n1), Python $python_version)"
+  log "ansible-test sanity ($(ansible --version | sed -n 1p), Python $python_version)"
   (cd "$tree" && ansible-test sanity --venv --python "$python_version" --color no "$@")
 }
 
@@ -435,10 +435,46 @@ task_molecule() {
   if [ ${#scenarios[@]} -eq 0 ]; then
     mapfile -t scenarios < <(scenarios)
   fi
-  for s in "${scenarios[@]}"; do
-    log "molecule scenario $s"
-    (cd "$ROOT" && molecule test -s "$s")
+  run_scenarios "${SSHDOCTOR_MOLECULE_JOBS:-2}" "${scenarios[@]}"
+}
+
+# run_scenarios JOBS SCENARIO...: `molecule test` for each, JOBS at a time (their containers,
+# networks and molecule state are named per scenario, so they do not meet). Each one's output
+# goes to a log printed whole when it ends, then a table of results and durations; the exit
+# status is 1 when any failed. Two at a time on two cores: most of a scenario is waiting for
+# systemd, sshd and the faults' timers, not computing.
+run_scenarios() {
+  local jobs=$1 logs s pid rc failed=0
+  shift
+  logs=$(mktemp -d)
+  declare -A running=() began=()
+  local -a order=("$@") table=()
+  finish() {  # finish PID: print the log of the scenario it ran and record its result
+    local pid=$1 rc=$2 name=${running[$1]} took
+    took=$(( $(date +%s) - ${began[$1]} ))
+    log "molecule scenario $name: $([ "$rc" -eq 0 ] && echo passed || echo "FAILED (exit $rc)") in $((took / 60))m$(printf '%02d' $((took % 60)))s"
+    cat "$logs/$name.log" >&2
+    table+=("$(printf '%-14s %-8s %2dm%02ds' "$name" "$([ "$rc" -eq 0 ] && echo passed || echo FAILED)" $((took / 60)) $((took % 60)))")
+    [ "$rc" -eq 0 ] || failed=1
+    unset "running[$pid]"
+  }
+  for s in "${order[@]}"; do
+    while [ ${#running[@]} -ge "$jobs" ]; do
+      rc=0; wait -n -p pid "${!running[@]}" || rc=$?
+      finish "$pid" "$rc"
+    done
+    log "molecule scenario $s: started"
+    (cd "$ROOT" && exec molecule test -s "$s") >"$logs/$s.log" 2>&1 &
+    running[$!]=$s; began[$!]=$(date +%s)
   done
+  while [ ${#running[@]} -gt 0 ]; do
+    rc=0; wait -n -p pid "${!running[@]}" || rc=$?
+    finish "$pid" "$rc"
+  done
+  rm -rf "$logs"
+  log "molecule scenarios ($jobs at a time)"
+  printf '%s\n' "${table[@]}" >&2
+  return "$failed"
 }
 
 # core VERSION...: unit tests and a localhost diagnose on other ansible-core versions. Exit 77
@@ -452,7 +488,7 @@ task_core() {
     fi
     if ! core_env "$version"; then skipped "$CORE_SKIPPED"; continue; fi
     ran=$((ran + 1))
-    log "ansible-core $version: $("$CORE_VENV/bin/ansible" --version | head -n1) on $("$CORE_VENV/bin/python" -V)"
+    log "ansible-core $version: $("$CORE_VENV/bin/ansible" --version | sed -n 1p) on $("$CORE_VENV/bin/python" -V)"
     (cd "$COLLECTIONS/ansible_collections/sshdoctor/connreset" && \
       PYTHONPATH="$COLLECTIONS" "$CORE_VENV/bin/python" -m pytest -q -p no:cacheprovider tests/unit) || rc=1
     out=$(mktemp -d)

@@ -37,51 +37,66 @@ ARGUMENT_SPEC = dict(
 )
 
 
+def _var(templar, task_vars, *names):
+    for name in names:
+        if name in task_vars and task_vars[name] is not None:
+            return templar.template(task_vars[name])
+    return None
+
+
+def check_args(args):
+    """The error message for out-of-range probe options, or None."""
+    if args["samples"] < 1 or args["samples"] > 20:
+        return "samples must be between 1 and 20"
+    if args["timeout"] <= 0 or args["banner_timeout"] <= 0:
+        return "timeout and banner_timeout must be positive"
+    return None
+
+
+def probe_target(args, task_vars, templar):
+    """(host, port, how the port was chosen) for the probe options ``args`` of a task."""
+    host = args["host"] or _var(templar, task_vars, "ansible_host", "ansible_ssh_host") or task_vars.get("inventory_hostname")
+    if args["port"]:
+        return host, args["port"], "port"
+    connection = _var(templar, task_vars, "ansible_connection") or "ssh"
+    port = _var(templar, task_vars, "ansible_port", "ansible_ssh_port")
+    if connection in SSH_CONNECTIONS and port:
+        return host, int(port), "ansible_port"
+    if args.get("sshd_ports"):
+        return host, int(args["sshd_ports"][0]), "sshd_ports"
+    return host, 22, "default"
+
+
+def run_probe(host, port, chosen, args):
+    """The ``probe`` result: the samples, how the port was chosen and, with ``mtr``, the path."""
+    probe = _probe.probe(host, port, samples=args["samples"], timeout=args["timeout"],
+                         banner_timeout=args["banner_timeout"], interval=args["interval"])
+    probe["port_from"] = chosen
+    if args["mtr"]:
+        probe["mtr"], note = run_mtr(host, args["mtr_cycles"], timeout=max(30.0, args["mtr_cycles"] * 3.0))
+        if note:
+            probe.setdefault("notes", []).append(note)
+    return probe
+
+
 class ActionModule(ActionBase):
     TRANSFERS_FILES = False
     _requires_connection = False
     _supports_check_mode = True
     _supports_async = False
 
-    def _var(self, task_vars, *names):
-        for name in names:
-            if name in task_vars and task_vars[name] is not None:
-                return self._templar.template(task_vars[name])
-        return None
-
-    def target(self, args, task_vars):
-        """(host, port, how the port was chosen)."""
-        host = args["host"] or self._var(task_vars, "ansible_host", "ansible_ssh_host") or task_vars.get("inventory_hostname")
-        if args["port"]:
-            return host, args["port"], "port"
-        connection = self._var(task_vars, "ansible_connection") or "ssh"
-        port = self._var(task_vars, "ansible_port", "ansible_ssh_port")
-        if connection in SSH_CONNECTIONS and port:
-            return host, int(port), "ansible_port"
-        if args["sshd_ports"]:
-            return host, int(args["sshd_ports"][0]), "sshd_ports"
-        return host, 22, "default"
-
     def run(self, tmp=None, task_vars=None):
         task_vars = task_vars or {}
         result = super(ActionModule, self).run(tmp, task_vars)
         del tmp
         validation, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
-        if args["samples"] < 1 or args["samples"] > 20:
-            return dict(result, failed=True, msg="samples must be between 1 and 20")
-        if args["timeout"] <= 0 or args["banner_timeout"] <= 0:
-            return dict(result, failed=True, msg="timeout and banner_timeout must be positive")
-        host, port, chosen = self.target(args, task_vars)
+        error = check_args(args)
+        if error:
+            return dict(result, failed=True, msg=error)
+        host, port, chosen = probe_target(args, task_vars, self._templar)
         if not host:
             return dict(result, failed=True, msg="no host to probe: set host")
-        probe = _probe.probe(host, port, samples=args["samples"], timeout=args["timeout"],
-                             banner_timeout=args["banner_timeout"], interval=args["interval"])
-        probe["port_from"] = chosen
-        if args["mtr"]:
-            probe["mtr"], note = run_mtr(host, args["mtr_cycles"], timeout=max(30.0, args["mtr_cycles"] * 3.0))
-            if note:
-                probe.setdefault("notes", []).append(note)
-        result.update(changed=False, probe=probe)
+        result.update(changed=False, probe=run_probe(host, port, chosen, args))
         return result
 
 

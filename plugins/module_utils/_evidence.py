@@ -17,11 +17,11 @@ __metaclass__ = type
 import time
 
 # In the order they run: sshd first, since the others use what it found.
-SECTIONS = ("sshd", "journal", "oom", "firewall", "tcp_wrappers", "host_health")
+SECTIONS = ("sshd", "journal", "oom", "firewall", "bans", "tcp_wrappers", "host_health")
 
 
-def collector_arguments(name, sshd, since=None, clients=None, journal_time_budget=None):
-    """Keyword arguments for collector ``name``, given the sshd section collected before it."""
+def collector_arguments(name, sshd, since=None, clients=None, journal_time_budget=None, firewall=None):
+    """Keyword arguments for collector ``name``, given the sshd (and firewall) section collected before it."""
     sshd = sshd if isinstance(sshd, dict) else {}
     settings = sshd.get("settings") if isinstance(sshd.get("settings"), dict) else {}
     if name == "journal":
@@ -35,7 +35,19 @@ def collector_arguments(name, sshd, since=None, clients=None, journal_time_budge
         return kwargs
     if name == "firewall":
         ports = [p for p in (settings.get("port") or []) if isinstance(p, int)]
-        return {"ports": ports} if ports else {}
+        kwargs = {"ports": ports} if ports else {}
+        if clients:
+            kwargs["clients"] = list(clients)
+        return kwargs
+    if name == "bans":
+        # The packet filter as the firewall collector read it (None: bans reads it itself).
+        kwargs = {"firewall": firewall if isinstance(firewall, dict) and not firewall.get("error") else None}
+        ports = [p for p in (settings.get("port") or []) if isinstance(p, int)]
+        if ports:
+            kwargs["ports"] = ports
+        if clients:
+            kwargs["clients"] = list(clients)
+        return kwargs
     if name == "host_health":
         return {"unit": sshd["unit"]} if sshd.get("unit") else {}
     if name == "tcp_wrappers":
@@ -54,14 +66,16 @@ def collect_evidence(make_host, collectors, sections=SECTIONS, since=None, clien
     evidence = {}
     timings = {}
     sshd = {}
+    firewall = None
     for name in SECTIONS:
         if name not in sections or name not in collectors:
             continue
         host = make_host()
         started = clock()
         try:
-            result = collectors[name](host, **collector_arguments(name, sshd, since=since, clients=clients,
-                                                                  journal_time_budget=journal_time_budget))
+            kwargs = collector_arguments(name, sshd, since=since, clients=clients,
+                                         journal_time_budget=journal_time_budget, firewall=firewall)
+            result = collectors[name](host, **kwargs)
         except Exception as exc:  # pylint: disable=broad-except
             # One collector tripping over an odd host must not cost the others.
             result = {"error": "%s: %s" % (type(exc).__name__, exc), "notes": list(getattr(host, "notes", []))}
@@ -71,4 +85,6 @@ def collect_evidence(make_host, collectors, sections=SECTIONS, since=None, clien
         evidence[name] = result
         if name == "sshd" and not result.get("error"):
             sshd = result
+        if name == "firewall":
+            firewall = result
     return {"evidence": evidence, "timings_ms": timings}

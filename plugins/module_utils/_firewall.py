@@ -21,6 +21,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import ipaddress
 import json
 import re
 import shlex
@@ -210,7 +211,7 @@ def _classify_iptables_tokens(tokens, family):
         "proto": None, "proto_negated": False, "dport": None, "dport_negated": False,
         "sport": None, "sport_negated": False, "src": None, "dst": None,
         "matches": [], "rate_limit": [], "reject_with": None, "_target": None, "_goto": False,
-        "unknown_matches": False, "_set_refs": [],
+        "unknown_matches": False, "_set_refs": [], "_set_names": [], "_src_sets": [],
     }
     recognised = (
         "-p", "--protocol", "-s", "--source", "--src", "-d", "--destination", "--dst", "-m", "--match",
@@ -265,6 +266,13 @@ def _classify_iptables_tokens(tokens, family):
             rule["reject_with"] = value
         elif token == "--match-set" and value:
             rule["_set_refs"].append(value.lower())
+            rule["_set_names"].append(value)
+            # "--match-set NAME src" (or "src,dst"): the set is matched against the source address.
+            flags = tokens[index] if index < count else ""
+            if flags and not flags.startswith("-") and flags != "!":
+                index += 1
+                if flags.split(",")[0] == "src" and not neg:
+                    rule["_src_sets"].append(value)
     return rule
 
 
@@ -316,7 +324,8 @@ def parse_nft_json(text):
     Returns ``{version, tables: [{family, name}], chains: {...}, rules: [...],
     policies: [...], error: None|str}``. Never raises: unparsable text gives ``error``.
     """
-    result = {"version": None, "tables": [], "chains": {}, "rules": [], "policies": [], "error": None, "sets": {}}
+    result = {"version": None, "tables": [], "chains": {}, "rules": [], "policies": [], "error": None, "sets": {},
+              "set_info": {}}
     data, why = load_json(text or "")
     if why is not None:
         # nft's own JSON nests about ten levels; deeper would break the recursive walk below
@@ -351,6 +360,12 @@ def parse_nft_json(text):
             nset = item["set"]
             key = (_str_or_none(nset.get("family")), _str_or_none(nset.get("table")), _str_or_none(nset.get("name")))
             result["sets"][key] = nset.get("elem") if isinstance(nset.get("elem"), list) else []
+            flags = nset.get("flags")
+            result["set_info"][key] = {
+                "type": _set_type(nset.get("type")),
+                "flags": [str(f) for f in flags] if isinstance(flags, list) else ([str(flags)] if flags else []),
+                "timeout_s": int_or_none(nset.get("timeout")),
+            }
         elif isinstance(item.get("rule"), dict):
             raw = item["rule"]
             family, table, chain = (_str_or_none(raw.get("family")), _str_or_none(raw.get("table")),
@@ -386,7 +401,7 @@ def _classify_nft_exprs(exprs, family):
         "proto": None, "proto_negated": False, "dport": None, "dport_negated": False,
         "sport": None, "sport_negated": False, "src": None, "dst": None, "matches": [],
         "rate_limit": [], "reject_with": None, "verdict": "NONE", "jump_target": None,
-        "jump_targets": [], "unknown_matches": False, "_set_refs": [],
+        "jump_targets": [], "unknown_matches": False, "_set_refs": [], "_set_names": [], "_src_sets": [],
         "_dport_ranges": None, "_sport_ranges": None, "_dport_setref": None, "_sport_setref": None,
     }
     for expr in exprs:
@@ -482,6 +497,8 @@ def _nft_match(rule, body):
         elif proto in ("ip", "ip6") and field in ("saddr", "daddr"):
             key = "src" if field == "saddr" else "dst"
             rule[key] = ("!= " if negated else "") + _render_value(right)
+            if field == "saddr" and not negated and isinstance(right, str) and right.startswith("@"):
+                rule["_src_sets"].append(right[1:])
         elif proto in ("ip", "ip6") and field in ("protocol", "nexthdr"):
             rule["proto"], rule["proto_negated"] = _proto_name(right), negated
     elif "meta" in left and isinstance(left["meta"], dict) and left["meta"].get("key") in ("l4proto", "protocol"):
@@ -489,6 +506,7 @@ def _nft_match(rule, body):
             rule["proto"], rule["proto_negated"] = _proto_name(right), negated
     if isinstance(right, str) and right.startswith("@"):
         rule["_set_refs"].append(right[1:].lower())
+        rule["_set_names"].append(right[1:])
 
 
 def _proto_name(value):
@@ -713,6 +731,9 @@ def public_rule(rule):
         out["sport"] = "!" + str(out["sport"])
     if rule.get("unknown_matches"):
         out["unknown_matches"] = True
+    if rule.get("_src_sets"):
+        # Named sets (nft sets, ipsets) this rule matches the source address against.
+        out["src_sets"] = list(rule["_src_sets"])
     return out
 
 
@@ -729,6 +750,258 @@ def summarize(rules, policies):
             "%s %s %s/%s" % (p["source"], p["family"], p["table"], p["chain"])
             for p in policies if p.get("policy") in ("DROP", "REJECT") and p.get("affects_ssh"))),
     }
+
+
+# --------------------------------------------------------------------------- addresses
+MAX_CLIENTS = 16
+
+
+def address_range(text):
+    """``(version, first, last)`` integers of an address, a CIDR or an ``a-b`` range; None otherwise.
+
+    ``10.0.0.5``, ``10.0.0.0/24``, ``2001:db8::/32``, ``10.0.0.1-10.0.0.9``; an ipset element
+    such as ``10.0.0.5,tcp:22`` is taken for its address part. Host bits of a CIDR are ignored.
+    """
+    if not isinstance(text, str):
+        return None
+    text = text.strip().split(",", 1)[0].split(" ", 1)[0]
+    if not text:
+        return None
+    try:
+        if "-" in text and "/" not in text:
+            low, high = text.split("-", 1)
+            first, last = ipaddress.ip_address(low.strip()), ipaddress.ip_address(high.strip())
+            if first.version != last.version:
+                return None
+            return (first.version, min(int(first), int(last)), max(int(first), int(last)))
+        network = ipaddress.ip_network(text, strict=False)
+    except ValueError:
+        return None
+    return (network.version, int(network.network_address), int(network.broadcast_address))
+
+
+def ranges_overlap(one, other):
+    """Do two ``address_range`` results share an address?"""
+    return bool(one and other and one[0] == other[0] and one[1] <= other[2] and other[1] <= one[2])
+
+
+def matching_specs(element, client_ranges):
+    """The client specs (``[(spec, range)]``) whose addresses overlap ``element``."""
+    rng = address_range(element)
+    if rng is None:
+        return []
+    return [spec for spec, crange in client_ranges if ranges_overlap(rng, crange)]
+
+
+def parse_client_specs(values):
+    """Validate ``clients``: addresses or CIDRs (``198.51.100.7``, ``203.0.113.0/24``). Raises ValueError."""
+    result = []
+    for value in values or []:
+        spec = str(value).strip()
+        if address_range(spec) is None or "-" in spec or "," in spec or " " in spec:
+            raise ValueError("clients: %r is not an IPv4 or IPv6 address or CIDR" % (value,))
+        if spec not in result:
+            result.append(spec)
+    if len(result) > MAX_CLIENTS:
+        raise ValueError("clients: at most %d client addresses or networks can be evaluated in one run" % MAX_CLIENTS)
+    return result
+
+
+def client_ranges_of(clients):
+    """``[(spec, range)]`` for the client specs that are addresses or CIDRs (others are left out)."""
+    result = []
+    for spec in clients or []:
+        rng = address_range(str(spec))
+        if rng is not None and "-" not in str(spec):
+            result.append((str(spec), rng))
+    return result
+
+
+# --------------------------------------------------------------------------- sets (nft sets, ipset)
+MAX_SETS = 50
+MAX_SET_MEMBERS = 20
+MAX_SET_REFS = 3
+
+
+def _set_type(value):
+    if isinstance(value, list):
+        return " . ".join(str(v) for v in value)
+    return _str_or_none(value)
+
+
+def int_or_none(value):
+    if isinstance(value, bool):
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def nft_element(value):
+    """``(element, timeout_s, expires_s)`` of one element of an nft set in JSON.
+
+    ``"10.0.0.1"``, ``{"prefix": {...}}``, ``{"range": [...]}``, ``{"elem": {"val": ..., "timeout": 7200,
+    "expires": 7194}}`` (an element with its own timeout), and ``[key, value]`` pairs of maps.
+    """
+    timeout = expires = None
+    if isinstance(value, list) and len(value) == 2:
+        value = value[0]
+    if isinstance(value, dict) and isinstance(value.get("elem"), dict):
+        inner = value["elem"]
+        timeout, expires = int_or_none(inner.get("timeout")), int_or_none(inner.get("expires"))
+        value = inner.get("val")
+    if isinstance(value, dict) and "concat" in value and isinstance(value["concat"], list):
+        text = " . ".join(nft_element(v)[0] for v in value["concat"])
+    else:
+        text = _render_value(value).replace(" ", "") if isinstance(value, dict) else _render_value(value)
+    return text[:MAX_TEXT], timeout, expires
+
+
+def parse_ipset_list(text, client_ranges=(), max_members=MAX_SET_MEMBERS):
+    """Parse ``ipset list``: one dict per set, members bounded.
+
+    Each set: ``{name, type, family ("ip"/"ip6"), flags, default_timeout_s, references,
+    members_total, members: [{element, expires_s, timeout_s}]}``. At most ``max_members``
+    members: those that overlap a client spec first, then the first others. ``timeout N`` in a
+    member line is the time the member has left (0: no timeout); its original timeout is not shown.
+    """
+    sets = []
+    current = None
+    in_members = False
+    for raw in (text or "").splitlines():
+        line = raw.strip()
+        if not line:
+            in_members = False
+            continue
+        if line.startswith("Name:"):
+            current = {"name": line[5:].strip(), "type": None, "family": None, "flags": [],
+                       "default_timeout_s": None, "references": None, "members_total": 0,
+                       "members": [], "_matched": [], "_others": [], "_entries": None}
+            sets.append(current)
+            in_members = False
+            continue
+        if current is None:
+            continue
+        if in_members:
+            current["members_total"] += 1
+            _keep_member(current, _ipset_member(line), client_ranges, max_members)
+            continue
+        key, dummy, value = line.partition(":")
+        value = value.strip()
+        if key == "Type":
+            current["type"] = value
+        elif key == "Header":
+            tokens = value.split()
+            for pos, token in enumerate(tokens):
+                nxt = tokens[pos + 1] if pos + 1 < len(tokens) else None
+                if token == "family" and nxt:
+                    current["family"] = {"inet": "ip", "inet6": "ip6"}.get(nxt, nxt)
+                elif token == "timeout" and nxt:
+                    current["default_timeout_s"] = int_or_none(nxt)
+                    current["flags"].append("timeout")
+                elif token in ("counters", "comment", "skbinfo", "forceadd"):
+                    current["flags"].append(token)
+        elif key == "References":
+            current["references"] = int_or_none(value)
+        elif key == "Number of entries":
+            current["_entries"] = int_or_none(value)
+        elif key == "Members":
+            in_members = True
+    for entry in sets:
+        # The kernel's own count, when given, also covers members the output cut off.
+        if entry["_entries"] is not None and entry["_entries"] > entry["members_total"]:
+            entry["members_total"] = entry["_entries"]
+        del entry["_entries"]
+        _finish_members(entry, max_members)
+    return sets
+
+
+def _ipset_member(line):
+    tokens = line.split()
+    expires = None
+    for pos, token in enumerate(tokens[1:], 1):
+        if token == "timeout" and pos + 1 < len(tokens):
+            left = int_or_none(tokens[pos + 1])
+            expires = left if left else None
+    return {"element": tokens[0][:MAX_TEXT], "expires_s": expires, "timeout_s": None}
+
+
+def _keep_member(entry, member, client_ranges, max_members):
+    """Keep at most ``max_members``: those overlapping a client spec first, then the first others."""
+    matched = bool(client_ranges) and bool(matching_specs(member["element"], client_ranges))
+    bucket = entry["_matched"] if matched else entry["_others"]
+    if len(bucket) < max_members:
+        bucket.append(member)
+
+
+def _finish_members(entry, max_members):
+    entry["members"] = (entry.pop("_matched") + entry.pop("_others"))[:max_members]
+
+
+def nft_sets(set_info, set_elems, client_ranges=(), max_members=MAX_SET_MEMBERS):
+    """The nft sets of ``parse_nft_json`` in the shape of ``parse_ipset_list`` (plus table)."""
+    result = []
+    for key in sorted(set_info, key=lambda k: tuple(str(x) for x in k)):
+        info = set_info[key]
+        entry = {"family": key[0], "table": key[1], "name": key[2], "type": info.get("type"),
+                 "flags": list(info.get("flags") or []), "default_timeout_s": info.get("timeout_s"),
+                 "members_total": 0, "members": [], "_matched": [], "_others": []}
+        for value in set_elems.get(key) or []:
+            element, timeout, expires = nft_element(value)
+            entry["members_total"] += 1
+            _keep_member(entry, {"element": element, "expires_s": expires, "timeout_s": timeout},
+                         client_ranges, max_members)
+        _finish_members(entry, max_members)
+        result.append(entry)
+    return result
+
+
+def build_sets(nft, ipsets, rules, max_sets=MAX_SETS, max_members=MAX_SET_MEMBERS):
+    """``firewall.sets``: every nft set and ipset, with the rules that use it.
+
+    ``rules`` are the classified rules (``affects_ssh`` filled in). A set is referenced by an nft
+    rule of its own table naming ``@set``, or by an iptables rule ``-m set --match-set NAME``
+    of its family. Sets a rule touching ssh uses come first, then the rest, at most ``max_sets``.
+    Returns ``(sets, truncated)``.
+    """
+    entries = []
+    for source, items in (("nft", nft), ("ipset", ipsets)):
+        for item in items:
+            refs = []
+            for rule in rules:
+                if item["name"] not in (rule.get("_set_names") or []):
+                    continue
+                if source == "nft" and (rule.get("source") != "nft" or rule.get("family") != item["family"]
+                                        or rule.get("table") != item["table"]):
+                    continue
+                if source == "ipset" and (rule.get("source") not in ("iptables", "ip6tables")
+                                          or (item["family"] and rule.get("family") != item["family"])):
+                    continue
+                refs.append(rule)
+            entry = {
+                "source": source, "family": item["family"], "table": item.get("table"), "name": item["name"],
+                "type": item["type"], "flags": item["flags"], "members_total": item["members_total"],
+                "members": [dict((k, m[k]) for k in ("element", "expires_s", "timeout_s")) for m in item["members"]],
+                "referenced_by": [r.get("text") for r in refs[:MAX_SET_REFS]],
+                "affects_ssh": any(r.get("affects_ssh") for r in refs),
+            }
+            entries.append(entry)
+    entries.sort(key=lambda e: (not e["affects_ssh"], e["source"], str(e["table"]), e["name"]))
+    truncated = len(entries) > max_sets
+    return entries[:max_sets], truncated
+
+
+def ipset_plan(proc_modules, sys_ip_set, cannot_load):
+    """Run ``ipset list`` only when it cannot make the kernel load ip_set (see ``kernel_read_plan``)."""
+    if proc_modules is not None and "ip_set" in proc_modules:
+        return True, None
+    if sys_ip_set or cannot_load:
+        return True, None
+    if proc_modules is None:
+        return False, ("cannot tell whether ip_set is loaded (/proc/modules unreadable); ipset was not run "
+                       "because it could load it")
+    return False, None
 
 
 # --------------------------------------------------------------------------- conntrack
@@ -822,32 +1095,42 @@ UNREADABLE = "unreadable"
 PROC_READ_MAX = 1 << 20
 
 
-def collect_firewall(host, ports=None, max_rules=MAX_RULES):
-    """Read the host's packet filter and conntrack state. Only the Host API is used."""
+def collect_firewall(host, ports=None, max_rules=MAX_RULES, clients=None):
+    """Read the host's packet filter and conntrack state. Only the Host API is used.
+
+    ``clients`` (addresses or CIDRs) decide which set members are listed first.
+    """
     ports = normalize_ports(ports)
+    client_ranges = client_ranges_of(clients)
     result = {
         "ssh_ports": ports,
         "sources": {},
         "rules": [],
         "policies": [],
+        "sets": [],
         "conntrack": {},
         "summary": {},
         "counts": {"rules_total": 0, "rules_affecting_ssh": 0, "rules_returned": 0, "deduplicated_nft_rules": 0},
-        "limits": {"max_rules": max_rules, "max_text": MAX_TEXT},
+        "limits": {"max_rules": max_rules, "max_text": MAX_TEXT, "max_sets": MAX_SETS,
+                   "max_set_members": MAX_SET_MEMBERS},
         "truncated": False,
         "tool_warnings": [],
         "notes": [],
     }
     notes = result["notes"]
+    nft_set_entries, ipset_entries = [], []
     legacy_names = {}
     for family, path in (("ip", "/proc/net/ip_tables_names"), ("ip6", "/proc/net/ip6_tables_names")):
         text = host.read_text(path, max_bytes=PROC_READ_MAX)
         # The file is root-only (0440): unreadable is not the same as absent.
         legacy_names[family] = UNREADABLE if text is None and host.exists(path) else parse_table_names(text)
+    proc_modules = parse_proc_modules(host.read_text("/proc/modules", max_bytes=PROC_READ_MAX))
+    modprobe_present = host.exists("/proc/sys/kernel/modprobe")
+    modules_disabled = parse_int_file(host.read_text("/proc/sys/kernel/modules_disabled", max_bytes=PROC_READ_MAX)) == 1
     plan = kernel_read_plan(
-        parse_proc_modules(host.read_text("/proc/modules", max_bytes=PROC_READ_MAX)),
-        host.exists("/proc/sys/kernel/modprobe"),
-        parse_int_file(host.read_text("/proc/sys/kernel/modules_disabled", max_bytes=PROC_READ_MAX)) == 1,
+        proc_modules,
+        modprobe_present,
+        modules_disabled,
         host.exists("/sys/module/nf_tables"),
         legacy_names["ip"],
         legacy_names["ip6"],
@@ -888,6 +1171,7 @@ def collect_firewall(host, ports=None, max_rules=MAX_RULES):
             else:
                 nft_info["read"] = True
                 nft_info["version"] = parsed["version"]
+                nft_set_entries = nft_sets(parsed["set_info"], parsed["sets"], client_ranges)
                 for rule in parsed["rules"]:
                     if (rule["family"], rule["table"]) in iptables_nft_tables:
                         result["counts"]["deduplicated_nft_rules"] += 1
@@ -911,7 +1195,17 @@ def collect_firewall(host, ports=None, max_rules=MAX_RULES):
     else:
         notes.append("nft is not installed: nftables rules not read")
 
+    ipset_entries = _read_ipsets(host, result, notes, client_ranges, ipset_plan(
+        proc_modules, host.exists("/sys/module/ip_set"),
+        modules_disabled or (proc_modules is None and not modprobe_present)))
+
     classify_rules(all_rules, roots, ports)
+    sets, sets_truncated = build_sets(nft_set_entries, ipset_entries, all_rules)
+    result["sets"] = sets
+    if sets_truncated:
+        result["truncated"] = True
+        notes.append("only %d of %d sets are returned (those rules touching ssh use first)"
+                     % (len(sets), len(nft_set_entries) + len(ipset_entries)))
     result["counts"]["rules_total"] = len(all_rules)
     relevant = [r for r in all_rules if r.get("affects_ssh") or r.get("fail2ban") or r.get("sshguard")]
     result["counts"]["rules_affecting_ssh"] = sum(1 for r in all_rules if r.get("affects_ssh"))
@@ -988,6 +1282,28 @@ def _read_iptables_family(host, source, prefix, plan, legacy_tables, notes):
     if "nf_tables" in info["tools"] and not plan["run_nft"]:
         info.setdefault("skipped", {})["nf_tables"] = plan["nft_reason"]
     return {"source": info, "parsed": parsed_list}
+
+
+def _read_ipsets(host, result, notes, client_ranges, plan):
+    """``ipset list``, when ipset is installed and running it cannot load ip_set."""
+    info = {"available": bool(host.which("ipset")), "read": False}
+    result["sources"]["ipset"] = info
+    run, reason = plan
+    if not info["available"]:
+        return []
+    if not run:
+        if reason:
+            info["skipped"] = reason
+            notes.append(reason)
+        else:
+            info["skipped"] = "ip_set is not loaded, so there are no ipsets; ipset was not run because it would load it"
+        return []
+    res = host.run(["ipset", "list"])
+    if not res.ok:
+        notes.append(_command_note("ipset list", res))
+        return []
+    info["read"] = True
+    return parse_ipset_list(res.stdout, client_ranges)
 
 
 def _command_note(command, res):

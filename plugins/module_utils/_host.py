@@ -342,6 +342,34 @@ class Host:
             return None
         return data.decode("utf-8", errors="replace")
 
+    def sqlite_rows(self, path, query, params=(), max_rows=1000):
+        """Rows of a read-only query on an SQLite database file (bytes decoded), or None.
+
+        The file is opened read-only (``mode=ro``), so nothing is created or locked for
+        writing. A missing file is None with no note; an unreadable one is None with a note.
+        """
+        if not os.path.exists(path):
+            return None
+        if not os.access(path, os.R_OK):
+            self.note("cannot read %s: permission denied (run with become: true)" % path)
+            return None
+        try:
+            import sqlite3
+        except ImportError:
+            self.note("cannot read %s: this Python has no sqlite3 module" % path)
+            return None
+        try:
+            connection = sqlite3.connect("file:%s?mode=ro" % path.replace("?", "%3f").replace("#", "%23"),
+                                         uri=True, timeout=2)
+            try:
+                rows = connection.execute(query, params).fetchmany(max_rows)
+            finally:
+                connection.close()
+        except sqlite3.Error as exc:
+            self.note("cannot read %s: %s" % (path, exc))
+            return None
+        return [tuple(_decode(v, self.max_bytes) if isinstance(v, bytes) else v for v in row) for row in rows]
+
     def glob(self, pattern):
         """Paths matching ``pattern``, in the lexical order sshd and glob(3) use."""
         return sorted(glob.glob(pattern))

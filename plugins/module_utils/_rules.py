@@ -429,6 +429,11 @@ def rule_sshd_config_invalid(ev):
 
 
 def rule_firewall_reject(ev):
+    if not ev.reachable:
+        return _probe_says_banned(ev)
+    client_ban = _client_ban_finding(ev)
+    if client_ban:
+        return client_ban
     rules = [r for r in (ev.get("firewall", "rules") or []) if isinstance(r, dict)]
     blocking, limited, banned = [], [], []
     accepted_chains = set()
@@ -445,7 +450,8 @@ def rule_firewall_reject(ev):
             continue
         if _is_invalid_state_rule(rule):
             continue  # that is the idle-timeout mechanism, see rule_idle_timeout
-        if rule.get("fail2ban"):
+        if rule.get("fail2ban") or _matches_a_set(rule):
+            # Only the members of a set (a ban list) are hit; the bans section names them.
             if verdict in ("REJECT", "DROP"):
                 banned.append(rule)
             continue
@@ -485,13 +491,25 @@ def rule_firewall_reject(ev):
             [_rule_text(r) for r in limited] + [ev.probe_line()] + ev.journal_lines(hits),
             _firewall_fix(rule, "Raise the limit, or exempt your automation's addresses with an ACCEPT before the rule"),
         )
-    if banned:
+    listed = _banned_list_finding(ev)
+    if listed:
+        return listed
+    if banned and all(r.get("fail2ban") for r in banned):
         return finding(
             "firewall_reject", "warning", 0.6,
             "fail2ban has banned %d address(es) from SSH." % len(banned),
             [_rule_text(r) for r in banned],
             "Unban an address: fail2ban-client set sshd unbanip <ADDRESS>\n"
             "Keep automation out of bans: ignoreip = <your networks> in /etc/fail2ban/jail.local",
+        )
+    if banned:
+        return finding(
+            "firewall_reject", "warning", 0.55,
+            "%d rule(s) block SSH from the members of a set (a ban list); run with become: true to see who is in it."
+            % len(banned),
+            [_rule_text(r) for r in banned],
+            "List the members: nft list set <family> <table> <set>; ipset list <set>\n"
+            "Remove one: nft delete element <family> <table> <set> { <ADDRESS> }; ipset del <set> <ADDRESS>",
         )
     postauth = ev.journal_hits(ids=POSTAUTH_RESET_SIGNATURES)
     if postauth:
@@ -504,6 +522,268 @@ def rule_firewall_reject(ev):
             "on the client and on this host.",
         )
     return None
+
+
+# --- bans and rate limits (evidence.bans) ---------------------------------------------
+# What each kind of entry in bans.clients is worth: an enforced ban or a member of a blocking set
+# cuts the client off; a rate limit cuts off its bursts.
+_BAN_RANK = {"ban": 0, "set_member": 1, "rule": 2, "rate_limit": 3}
+MAX_LISTED_BANS = 10
+RECURRENCE_ADVICE = (
+    "Ansible with many forks behind one address looks like an attack: use fewer forks, or reuse connections "
+    "(ssh_args = -o ControlMaster=auto -o ControlPersist=60s, pipelining = True in ansible.cfg).")
+
+
+def _blocks(entry):
+    """Does this bans.clients entry cut the client off (or its bursts) now?"""
+    kind, verdict = entry.get("kind"), str(entry.get("verdict") or "")
+    if kind == "ban":
+        return verdict == "enforced"
+    if kind in ("set_member", "rule"):
+        return verdict.upper() in ("REJECT", "DROP")
+    if kind == "rate_limit":
+        return verdict == "REJECT" or verdict.startswith("limit ")
+    return False
+
+
+def _when(epoch):
+    if not isinstance(epoch, (int, float)):
+        return None
+    return datetime.datetime.fromtimestamp(int(epoch), tz=datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _period(entry):
+    since, until = _when(entry.get("since_epoch")), _when(entry.get("until_epoch"))
+    if since and until:
+        return "since %s, until %s" % (since, until)
+    if since:
+        return "since %s, without an end" % since
+    if until:
+        return "until %s" % until
+    return None
+
+
+def _how(entries):
+    """How the packet filter answers the client: refused, reset, or dropped (from the rules that apply)."""
+    texts = " ".join(str(e.get("rule") or "") + " " + str(e.get("verdict") or "") for e in entries).lower()
+    if "tcp reset" in texts or "tcp-reset" in texts:
+        return "reset"  # the client sees "Connection reset by peer"
+    if "drop" in texts:
+        return "dropped"  # the client waits and times out
+    return "refused"
+
+
+def _jail(ev, name):
+    for jail in ev.get("bans", "tools", "fail2ban", "jails") or []:
+        if isinstance(jail, dict) and jail.get("name") == name:
+            return jail
+    return {}
+
+
+def _trigger_lines(ev, spec, entry):
+    """What made the ban: the tool's own record of it, else the client's lines in sshd's journal."""
+    lines = []
+    where = str(entry.get("where") or "")
+    address = entry.get("element")
+    if entry.get("tool") == "fail2ban" and where.startswith("jail "):
+        jail = _jail(ev, where[5:])
+        ban = next((b for b in jail.get("banned") or [] if isinstance(b, dict) and b.get("address") == address), {})
+        if ban.get("failures") or ban.get("matches"):
+            lines.append("fail2ban: jail %s banned %s after %s failure(s) (maxretry %s within findtime %s s)" % (
+                jail.get("name"), address, ban.get("failures") or len(ban.get("matches") or []),
+                jail.get("maxretry"), jail.get("findtime")))
+            lines += ["fail2ban database: %s" % _clip(m) for m in (ban.get("matches") or [])[-2:]]
+        elif jail:
+            lines.append("fail2ban: jail %s bans after %s failure(s) within %s s" % (
+                jail.get("name"), jail.get("maxretry"), jail.get("findtime")))
+    if entry.get("tool") == "sshguard":
+        for block in ev.get("bans", "tools", "sshguard", "blocked") or []:
+            if isinstance(block, dict) and block.get("address") == address and block.get("attacks"):
+                lines.append("sshguard: %s attack(s) from %s in its log before the block" % (block["attacks"], address))
+    if entry.get("kind") == "rate_limit" and entry.get("element"):
+        lines.append("%s: %s" % (entry.get("tool"), entry["element"]))
+    lines += _journal_focus_lines(ev, spec, entry)
+    return lines
+
+
+def _journal_focus_lines(ev, spec, entry):
+    """sshd's lines for this client just before the ban (journal.focus), when the journal section has them."""
+    focus = ev.get("journal", "focus")
+    per_sig = focus.get(spec) if isinstance(focus, dict) else None
+    if not isinstance(per_sig, dict):
+        return []
+    since = entry.get("since_epoch")
+    window = None
+    if entry.get("tool") == "fail2ban" and str(entry.get("where") or "").startswith("jail "):
+        window = _jail(ev, str(entry["where"])[5:]).get("findtime")
+    lines = []
+    for sig_id, info in sorted(per_sig.items()):
+        if not isinstance(info, dict):
+            continue
+        times = [t for t in info.get("times") or [] if isinstance(t, (int, float))]
+        if isinstance(since, (int, float)):
+            low = since - (window if isinstance(window, int) and window > 0 else 3600)
+            count = sum(1 for t in times if low <= t <= since + 5)
+            if not count:
+                continue
+            text = "journal: %s x%d from %s in the %s s before the ban" % (sig_id, count, spec, since - low)
+        else:
+            count = as_int(info.get("count"))
+            if not count:
+                continue
+            text = "journal: %s x%d from %s" % (sig_id, count, spec)
+        samples = info.get("samples") or []
+        lines.append(text + ((": " + _clip(samples[-1])) if samples else ""))
+    return lines[:3]
+
+
+def _prevention(tool, address, entry):
+    if tool == "fail2ban":
+        return ("Keep it from recurring: add the automation's address or network to ignoreip (e.g. "
+                "ignoreip = 127.0.0.1/8 ::1 %s in the [DEFAULT] or jail section of /etc/fail2ban/jail.local, then "
+                "fail2ban-client reload), and fix what fails (the user or key in the lines above). %s"
+                % (address, RECURRENCE_ADVICE))
+    if tool == "sshguard":
+        return ("Keep it from recurring: whitelist it, then restart sshguard (which lifts its other blocks too): "
+                "echo '%s' >> /etc/sshguard/whitelist && systemctl restart sshguard. %s" % (address, RECURRENCE_ADVICE))
+    if tool == "ufw" and entry.get("kind") == "rate_limit":
+        return ("Or keep the limit and exempt the automation: ufw insert 1 allow from %s to any port 22 proto tcp. %s"
+                % (address, RECURRENCE_ADVICE))
+    if tool == "firewalld":
+        return "Make sure the zone that handles it allows ssh: firewall-cmd --zone=<zone> --list-all."
+    return ("Find what put it there (a script, a blocklist, an intrusion prevention tool) before it adds it again. %s"
+            % RECURRENCE_ADVICE)
+
+
+def _client_ban_finding(ev):
+    """A requested client (diagnose_clients) is banned, blocked by a set or rule, or over a rate limit."""
+    clients = ev.get("bans", "clients")
+    if not isinstance(clients, dict):
+        return None
+    picks = []
+    for spec, entries in clients.items():
+        entries = [e for e in entries or [] if isinstance(e, dict)]
+        for entry in entries:
+            if _blocks(entry):
+                picks.append((_BAN_RANK.get(entry.get("kind"), 9), str(spec), entry, entries))
+    if not picks:
+        return None
+    picks.sort(key=lambda p: (p[0], p[1]))
+    rank, spec, entry, entries = picks[0]
+    tool, where = entry.get("tool") or "the firewall", entry.get("where") or "?"
+    hit = [p for p in picks if p[1] == spec]
+    how = _how([p[2] for p in hit])
+    period = _period(entry)
+    element = entry.get("element") or spec
+    if entry.get("kind") == "rate_limit":
+        severity, confidence = "warning", 0.85
+        # The limit refuses bursts, not the client: whether its next connection passes depends on its last 30 s.
+        summary = "%s rate-limits new SSH connections and has cut off bursts from %s (%s; %s): connections past the " \
+                  "limit are %s." % (tool, spec, where, entry.get("rule") or "limit", how)
+    else:
+        severity, confidence = "critical", 0.95
+        what = {"ban": "%s has banned %s from SSH (%s%s)" % (tool, spec, where, (", %s" % period) if period else ""),
+                "set_member": "%s is in %s%s%s, matched by the rule `%s`" % (
+                    spec, where, (" as %s" % element) if element != spec else "",
+                    (" (%s)" % period) if period else "", _clip(entry.get("rule") or "?", 120)),
+                "rule": "A %s rule blocks %s (%s: `%s`)" % (tool, spec, where, _clip(entry.get("rule") or "?", 120))}[
+            entry.get("kind")]
+        summary = "%s: its SSH connections are %s." % (what, how)
+    evidence = []
+    for dummy, dummy2, item, dummy3 in hit:
+        line = "bans: %s %s %s: %s%s" % (item.get("kind"), item.get("tool"), item.get("where"), item.get("element"),
+                                         (" (%s)" % _period(item)) if _period(item) else "")
+        if item.get("rule"):
+            line += " <- %s" % _clip(item["rule"], 160)
+        evidence.append(line)
+    evidence = evidence[:4] + _trigger_lines(ev, spec, entry) + evidence[4:]
+    evidence.append(ev.probe_line())
+    unban = entry.get("unban") or "see the evidence"
+    others = []
+    for item in (p[2] for p in hit):
+        if item.get("unban") and item["unban"] != unban and item["unban"] not in others:
+            others.append(item["unban"])
+    fix = "Lift it for %s: %s" % (spec, unban)
+    if others:
+        fix += "\nAlso (the same ban as the packet filter holds it, or the other rules): " + "; ".join(others[:3])
+    fix += "\n" + _prevention(tool, spec, entry)
+    result = finding("firewall_reject", severity, confidence, summary, evidence, fix)
+    since = [p[2].get("since_epoch") for p in hit if isinstance(p[2].get("since_epoch"), int)]
+    result["scope"] = {
+        "clients": sorted(set(p[1] for p in picks)),
+        "not_clients": [],
+        "phase": "connect",
+        "ongoing": True,
+        "since_epoch": min(since) if since else None,
+        "events": [{"epoch": p[2]["since_epoch"], "what": "%s %s" % (p[2].get("tool"), p[2].get("where")),
+                    "client": p[1], "count": 1}
+                   for p in picks if isinstance(p[2].get("since_epoch"), int)][:50],
+    }
+    return result
+
+
+def _banned_list_finding(ev):
+    """No requested client is banned, but the tools hold bans: say how many, and list them (bounded)."""
+    listed = [b for b in (ev.get("bans", "banned") or []) if isinstance(b, dict)]
+    banned = [b for b in listed if b.get("enforced") is not False]
+    if not banned:
+        return None
+    # Bans a tool lists but nothing enforces (a failing ban action) do not keep anyone out.
+    total = max(as_int(ev.get("bans", "banned_total")) - (len(listed) - len(banned)), len(banned))
+    by_tool = {}
+    for ban in banned:
+        by_tool.setdefault("%s %s" % (ban.get("tool"), ban.get("where")), []).append(ban)
+    parts = ["%s: %s" % (where, ", ".join(str(b.get("address")) for b in bans[:5]) + (" ..." if len(bans) > 5 else ""))
+             for where, bans in sorted(by_tool.items())]
+    evidence = ["bans: %s %s: %s%s" % (b.get("tool"), b.get("where"), b.get("address"),
+                                       (" (%s)" % _period(b)) if _period(b) else "") for b in banned[:MAX_LISTED_BANS]]
+    first = banned[0]
+    fix = ("If one of them is yours, lift its ban: %s\n"
+           "Run the diagnosis with diagnose_clients: [<your address>] to see whether a given client is banned.\n%s"
+           % (first.get("unban") or "see the evidence", _prevention(first.get("tool"), "<your networks>", first)))
+    result = finding("firewall_reject", "warning", 0.6,
+                     "%d address(es) are banned from SSH (%s)." % (total, "; ".join(parts[:3])), evidence, fix)
+    since = [b.get("since_epoch") for b in banned if isinstance(b.get("since_epoch"), int)]
+    result["scope"] = {
+        "clients": [str(b.get("address")) for b in banned][:50],
+        "not_clients": [],
+        "phase": "connect",
+        "ongoing": True,
+        "since_epoch": min(since) if since else None,
+        "events": [{"epoch": b["since_epoch"], "what": "%s %s" % (b.get("tool"), b.get("where")),
+                    "client": str(b.get("address")), "count": 1}
+                   for b in banned if isinstance(b.get("since_epoch"), int)][:50],
+    }
+    return result
+
+
+def _probe_says_banned(ev):
+    """The host could not be reached: refused, reset or silence is what a ban of the controller looks like too."""
+    # (A ban that drops makes the probe time out; that looks like a host that is down, see host_unreachable.)
+    if ev.probe_share("refused", "reset_before_banner") <= 0.5:
+        return None
+    port = (ev.probe or {}).get("port") or 22
+    result = finding(
+        "firewall_reject", "warning", 0.45,
+        "Connections from the controller are refused or reset: a ban or rate limit of the controller's own address "
+        "(fail2ban, sshguard, ufw limit, firewalld, an nft set or ipset) does exactly this; check from another address.",
+        [ev.probe_line(), "ansible: %s" % _clip(ev.unreachable_msg or "unreachable")],
+        "From another address or the console, see whether this controller is banned: fail2ban-client banned; "
+        "nft list ruleset | grep -n '<controller address>'; ipset list | grep '<controller address>'; "
+        "ufw status; firewall-cmd --list-all\n"
+        "Lift it: fail2ban-client set sshd unbanip <controller address> (or the command for the tool that holds it), "
+        "then keep it from recurring: ignoreip / whitelist the controller, and use fewer forks or ControlPersist "
+        "(port %s)." % port,
+    )
+    result["scope"] = {"clients": None, "not_clients": [], "phase": "connect", "ongoing": True, "since_epoch": None,
+                       "events": []}
+    return result
+
+
+def _matches_a_set(rule):
+    """A rule that matches the source against a named set (nft ``@set``, iptables ``--match-set``)."""
+    return bool(rule.get("src_sets")) or str(rule.get("src") or "").startswith("@") or \
+        "--match-set" in str(rule.get("text") or "")
 
 
 def _firewall_fix(rule, action):

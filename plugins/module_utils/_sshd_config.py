@@ -564,7 +564,7 @@ def provenance(entries, version=None, keywords=PROVENANCE_KEYWORDS, max_overridd
         if global_lines:
             if rule == "all":
                 winner = global_lines[0]
-                item["values"] = [_where(e) for e in global_lines[:max_overridden]]
+                item["lines"] = [_where(e) for e in global_lines[:max_overridden]]
                 item["value"] = [e["value"] for e in global_lines[:max_overridden]]
                 losers = []
             elif rule == "last":
@@ -580,9 +580,9 @@ def provenance(entries, version=None, keywords=PROVENANCE_KEYWORDS, max_overridd
             item["overridden"] = [_where(e) for e in losers[:max_overridden]]
             item["truncated"] = item["truncated"] or len(losers) > max_overridden
             if rule == "per_option_first":
-                item["values"] = [_where(e) for e in global_lines[:max_overridden]]
+                item["lines"] = [_where(e) for e in global_lines[:max_overridden]]
         elif rule == "all":
-            item["values"] = []
+            item["lines"] = []
         result[name] = item
     return result
 

@@ -109,7 +109,9 @@ class SshdCheck:
             classification = classify_sshd_t(res.rc, (res.stdout or "") + "\n" + (res.stderr or ""))
             if classification["valid"] is not None:
                 break
-            if not any([self._provide(problem) for problem in classification["environment"]]):
+            # every problem is provided before the next try, not only the first one that can be
+            provided = [self._provide(problem) for problem in classification["environment"]]
+            if not any(provided):
                 break
         return res, classification
 

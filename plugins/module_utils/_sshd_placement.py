@@ -164,7 +164,7 @@ def walk_notes(walk):
     notes = list(walk["problems"])
     if walk["truncated"]:
         notes.append("the configuration reads more than %d files or %d lines; the rest was not planned"
-                      % (MAX_FILES, MAX_ENTRIES))
+                     % (MAX_FILES, MAX_ENTRIES))
     return notes
 
 
@@ -843,6 +843,7 @@ def _apply(host, writer, check, result, settings, main_path, dropin_dir, dropin_
     effective_before = parse_sshd_T(before_T.stdout) if before_T.rc == 0 else {}
     result["effective_before"] = dict((n.lower(), effective_before.get(n.lower())) for n in KEYWORD_ORDER)
     check.pidfile = effective_before.get("pidfile") or check.pidfile
+
     def real_key(path):
         return host.exists(path) and not check.is_scratch(path)
 

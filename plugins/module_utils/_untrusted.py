@@ -373,8 +373,20 @@ SCHEMA = {
     },
     "firewall": {
         "rules": [{"source": "str", "family": "str", "table": "str", "chain": "str", "text": "str", "verdict": "str",
-                   "affects_ssh": "bool", "fail2ban": "bool", "tcp_reset": "bool", "rate_limit": _STR_LIST, "src": "str"}],
+                   "affects_ssh": "bool", "fail2ban": "bool", "tcp_reset": "bool", "rate_limit": _STR_LIST, "src": "str",
+                   "src_sets": _STR_LIST}],
         "conntrack": {"tcp_timeout_established": "int", "tcp_loose": "int", "usage_pct": "num", "count": "int", "max": "int"},
+        "notes": NOTES,
+    },
+    "bans": {
+        "tools": {"fail2ban": {"jails": [{"name": "str", "maxretry": "int", "findtime": "int",
+                                          "banned": [{"address": "str", "failures": "int", "matches": _STR_LIST}]}]},
+                  "sshguard": {"blocked": [{"address": "str", "attacks": "int"}]}},
+        "banned": [{"tool": "str", "where": "str", "address": "str", "since_epoch": "int", "until_epoch": "int",
+                    "enforced": "bool", "unban": "str"}],
+        "banned_total": "int",
+        "clients": {"*": [{"kind": "str", "tool": "str", "where": "str", "element": "str", "rule": "str",
+                           "verdict": "str", "since_epoch": "int", "until_epoch": "int", "unban": "str"}]},
         "notes": NOTES,
     },
     "tcp_wrappers": {

@@ -107,7 +107,10 @@ options:
     type: str
     default: __diagnose_evidence
   probe_var:
-    description: Name of the variable the M(sshdoctor.connreset.ssh_probe) result was registered as.
+    description:
+      - Name of the variable the M(sshdoctor.connreset.ssh_probe) result was registered as.
+      - The same name as O(evidence_var) when M(sshdoctor.connreset.ssh_evidence) ran with C(probe=true) (its result
+        holds the probe); the P(sshdoctor.connreset.diagnose#role) role does that.
     type: str
     default: __diagnose_probe
   formats:
@@ -186,6 +189,24 @@ EXAMPLES = r"""
     - name: Hosts with a critical finding
       ansible.builtin.debug:
         msg: "{{ report.hosts | dict2items | selectattr('value.severity', 'equalto', 'critical') | map(attribute='key') }}"
+      run_once: true
+
+- name: The same with the probe inside the evidence task (one task per host)
+  hosts: all
+  gather_facts: false
+  ignore_unreachable: true
+  tasks:
+    - name: Evidence on the host, probe from the controller, at once
+      sshdoctor.connreset.ssh_evidence:
+        probe: true
+      register: evidence
+      failed_when: false
+
+    - name: Write the report
+      sshdoctor.connreset.diagnose_report:
+        dest: /var/tmp/sshdoctor
+        evidence_var: evidence
+        probe_var: evidence
       run_once: true
 """
 

@@ -23,9 +23,13 @@ description:
     (C(recent), C(hashlimit), C(limit), C(connlimit); nft C(limit), C(ct count), meters).
   - Also the default policies of built-in and base chains, and conntrack's TCP established timeout and how full its
     table is.
+  - Lists every nft set and ipset (C(ipset list)) with its members (intervals, CIDRs, per-element timeouts and the
+    time each has left) and the rules that use it, so that a ban kept in a set (fail2ban's C(addr-set-sshd), sshguard's
+    C(attackers), an ipset) can be named. M(sshdoctor.connreset.bans_info) says which of them block a given client.
   - Reading never loads a kernel module. C(nft) and C(iptables-nft-save) run only when C(nf_tables) is loaded (or
     built in, or the kernel cannot load modules); C(iptables-legacy-save) only when C(/proc/net/ip_tables_names)
-    lists tables. Otherwise there are no such rules to find, and RV(sources) says why a reader was skipped.
+    lists tables, and C(ipset) only when C(ip_set) is loaded or built in. Otherwise there are no such rules or sets
+    to find, and RV(sources) says why a reader was skipped.
 author:
   - sshdoctor.connreset contributors (@sshdoctor)
 extends_documentation_fragment:
@@ -43,6 +47,12 @@ options:
     description: At most this many rules are returned (in the order the readers listed them).
     type: int
     default: 200
+  clients:
+    description:
+      - Client addresses or networks (C(198.51.100.7), C(203.0.113.0/24), C(2001:db8::/32)) whose set memberships
+        matter. Members that overlap one of them are listed first in RV(sets[].members).
+    type: list
+    elements: str
 notes:
   - Listing rules needs root (become); without it the readers fail and RV(notes) says so.
   - Whether a rule affects ssh is decided from its own matches (protocol, ports) and from the chains that lead to
@@ -78,7 +88,8 @@ sources:
     - What was read. C(iptables) and C(ip6tables) have C(available) (a save tool is installed), C(backend)
       (C(nf_tables) or C(legacy), what plain C(iptables-save) uses), C(version), C(read) (the back ends whose rules
       were read), C(tools) (the reader per back end) and C(skipped) (back end -> why it was not read).
-    - C(nft) has C(available), C(read) and C(version).
+    - C(nft) has C(available), C(read) and C(version); C(ipset) has C(available), C(read) and C(skipped) (why
+      C(ipset list) was not run).
     - C(kernel) has C(modules) (C(loadable), C(none), C(disabled) or C(unknown)), C(nf_tables) (C(loaded),
       C(not loaded), C(built-in) ...) and C(legacy_tables) (C(ip) and C(ip6), the legacy tables in use).
   returned: always
@@ -197,6 +208,77 @@ rules:
     unknown_matches:
       description: Present and true when the rule has matches nft could not describe (iptables-nft C(xt)).
       type: bool
+    src_sets:
+      description: Present when the rule matches the source address against named sets (nft C(ip saddr @NAME),
+        iptables C(-m set --match-set NAME src)); their names.
+      type: list
+      elements: str
+sets:
+  description:
+    - Every nft set and ipset, those a rule touching ssh uses first; at most 50.
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - source: nft
+      family: inet
+      table: f2b-table
+      name: addr-set-sshd
+      type: ipv4_addr
+      flags: []
+      members_total: 1
+      members: [{"element": "198.51.100.7", "expires_s": null, "timeout_s": null}]
+      referenced_by: ["tcp dport 22 ip saddr @addr-set-sshd reject with icmp port-unreachable"]
+      affects_ssh: true
+    - source: ipset
+      family: ip
+      table: null
+      name: blocklist
+      type: "hash:net"
+      flags: [timeout]
+      members_total: 2
+      members: [{"element": "203.0.113.0/24", "expires_s": 7199, "timeout_s": null}]
+      referenced_by: ["-A INPUT -p tcp -m tcp --dport 22 -m set --match-set blocklist src -j REJECT --reject-with tcp-reset"]
+      affects_ssh: true
+  contains:
+    source:
+      description: C(nft) or C(ipset).
+      type: str
+    family:
+      description: The nft family, or C(ip) / C(ip6) for an ipset of family C(inet) / C(inet6).
+      type: str
+    table:
+      description: The nft table; null for an ipset.
+      type: str
+    name:
+      description: The set's name.
+      type: str
+    type:
+      description: The element type (nft C(ipv4_addr), C(ipv4_addr . inet_service) ...; ipset C(hash:net) ...).
+      type: str
+    flags:
+      description: The set's flags (nft C(interval), C(timeout) ...; ipset C(timeout), C(counters), C(comment)).
+      type: list
+      elements: str
+    members_total:
+      description: How many members the set has (exact, also where RV(sets[].members) is cut).
+      type: int
+    members:
+      description:
+        - At most 20 members; those that overlap a requested client (O(clients)) first.
+        - C(element) is an address, a CIDR (C(10.0.0.0/24)), a range (C(10.0.0.1-10.0.0.9)) or a concatenation
+          (C(10.0.0.1 . 22)); C(expires_s) the seconds it has left (null without a timeout); C(timeout_s) its own
+          timeout (nft only; ipset does not show it).
+      type: list
+      elements: dict
+    referenced_by:
+      description: The text of up to three rules that use the set (nft C(@NAME) in its table, iptables
+        C(--match-set NAME)).
+      type: list
+      elements: str
+    affects_ssh:
+      description: True when a rule that uses the set can touch TCP connections to the ssh ports.
+      type: bool
 policies:
   description: The default policy of every built-in iptables chain and nft base chain.
   returned: always
@@ -265,9 +347,9 @@ limits:
   description: The caps in force.
   returned: always
   type: dict
-  sample: {"max_rules": 200, "max_text": 400}
+  sample: {"max_rules": 200, "max_text": 400, "max_sets": 50, "max_set_members": 20}
 truncated:
-  description: True when more than O(max_rules) rules were relevant.
+  description: True when more than O(max_rules) rules were relevant, or more than 50 sets exist.
   returned: always
   type: bool
 notes:
@@ -279,7 +361,8 @@ notes:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.sshdoctor.connreset.plugins.module_utils._firewall import collect_firewall, normalize_ports
+from ansible_collections.sshdoctor.connreset.plugins.module_utils._firewall import (
+    collect_firewall, normalize_ports, parse_client_specs)
 from ansible_collections.sshdoctor.connreset.plugins.module_utils._host import Host
 
 
@@ -288,6 +371,7 @@ def main():
         argument_spec=dict(
             ports=dict(type="list", elements="int", default=[22]),
             max_rules=dict(type="int", default=200),
+            clients=dict(type="list", elements="str"),
         ),
         supports_check_mode=True,
     )
@@ -297,7 +381,11 @@ def main():
         module.fail_json(msg=str(exc))
     if module.params["max_rules"] < 0:
         module.fail_json(msg="max_rules must be 0 or more")
-    result = collect_firewall(Host(module), ports=ports, max_rules=module.params["max_rules"])
+    try:
+        clients = parse_client_specs(module.params["clients"])
+    except ValueError as exc:
+        module.fail_json(msg=str(exc))
+    result = collect_firewall(Host(module), ports=ports, max_rules=module.params["max_rules"], clients=clients)
     module.exit_json(changed=False, **result)
 
 

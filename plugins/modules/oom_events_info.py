@@ -21,7 +21,7 @@ description:
     killed as a result of limit of ...)).
   - Victims named C(sshd), C(sshd-session) or C(sshd-auth) are flagged; a killed per-connection process is a
     connection reset for its client.
-  - Each victim's cgroup says where it ran (RV(events[].cgroup.owner)). Victims inside container cgroups (podman,
+  - Each victim's cgroup says where it ran (C(owner) in RV(events[].cgroup)). Victims inside container cgroups (podman,
     docker, containerd, CRI-O, Kubernetes pods, LXC, systemd-nspawn) are the containers' own; they are reported
     apart (RV(container_victims), RV(containers)) and never counted as this host's sshd's, even when named sshd.
     An sshd victim counts in RV(sshd_victims) only when it ran in sshd's unit or a login session's scope (or its

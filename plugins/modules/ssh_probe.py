@@ -19,8 +19,9 @@ description:
     V(timeout), V(no_route), V(name_resolution_failed), V(not_ssh) or V(error). Several samples give the connect
     latency and the loss.
   - An action plugin does the work in the controller's worker process, so it costs no module round trip and
-    works for hosts Ansible cannot log in to. The P(sshdoctor.connreset.diagnose#role) role runs it after
-    M(sshdoctor.connreset.ssh_evidence) so that the probe's own connections are not in the journal it read.
+    works for hosts Ansible cannot log in to.
+  - M(sshdoctor.connreset.ssh_evidence) with C(probe=true) runs the same probe while its module runs on the host, in
+    one task; the P(sshdoctor.connreset.diagnose#role) role does that. This module is the probe on its own.
   - Where C(mtr) is installed on the controller, O(mtr=true) adds its C(--report --json) path report.
 author:
   - sshdoctor.connreset contributors (@sshdoctor)

@@ -29,9 +29,9 @@ description:
     is missing for the duration of the check only (the directory, as the unit makes it; a temporary host key
     passed with C(sshd -h), never written to C(/etc/ssh)), removes it again, and says so in RV(validation). A
     configuration error is still refused (sshd reports those before either).
-  - It never restarts sshd. Restart it when the task reports a change and RV(service.restart) is true (the
+  - It never restarts sshd. Restart it when the task reports a change and C(restart) in RV(service) is true (the
     C(sshdoctor.connreset.sshd_hardening) role does that in a handler, then checks a new connection and rolls
-    back on failure). RV(service.restart) is false where sshd is not running (a disabled or stopped unit, a
+    back on failure). C(restart) in RV(service) is false where sshd is not running (a disabled or stopped unit, a
     container without a service manager, a chroot), where nothing should be started.
   - With O(check_only), nothing is planned or written; RV(drift) says for every managed keyword whether
     C(sshd -T) shows the wanted value, and which file and line supplies it.
@@ -104,7 +104,7 @@ notes:
   - Works over any connection (SSH, C(containers.podman.podman), C(community.docker.docker), C(ansible.builtin.local),
     C(community.general.chroot)); nothing in it looks at how Ansible reached the host.
   - In a chroot (detected as systemd does, by comparing C(/proc/1/root) with C(/)) or without a service manager,
-    RV(service.restart) is false and no process table of the outer system is consulted.
+    C(restart) in RV(service) is false and no process table of the outer system is consulted.
   - Commands run with C(LC_ALL=C) and argument lists, never through a shell.
 seealso:
   - name: The sshd_hardening role

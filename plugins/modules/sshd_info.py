@@ -434,7 +434,7 @@ provenance:
       type: list
       elements: dict
       sample: [{"file": "/etc/ssh/sshd_config", "line": 125, "value": "7", "match": "User bob"}]
-    values:
+    lines:
       description: For V(all) and V(per_option_first), every contributing line.
       type: list
       elements: dict

@@ -90,18 +90,19 @@ def test_the_job_succeeds_on_the_implicit_localhost(job):
     assert not stats["failures"] and not stats["dark"] and not stats["changed"]
 
 
-def test_one_remote_task_then_the_controller_side_steps(job):
+def test_one_task_per_host_then_the_report(job):
     ran = [(e["task"], e["resolved_action"]) for e in task_events(job, "runner_on_ok")]
     actions = [action for task, action in ran]
     assert actions == [
         "ansible.builtin.validate_argument_spec",
         "sshdoctor.connreset.ssh_evidence",
-        "sshdoctor.connreset.ssh_probe",
         "sshdoctor.connreset.diagnose_report",
     ]
     evidence = task_events(job, "runner_on_ok", "sshdoctor.connreset.ssh_evidence")[0]
     assert evidence["host"] == "localhost"
-    assert set(evidence["res"]["evidence"]) == {"sshd", "journal", "oom", "firewall", "tcp_wrappers", "host_health"}
+    assert set(evidence["res"]["evidence"]) == {"sshd", "journal", "oom", "firewall", "bans", "tcp_wrappers", "host_health"}
+    # The controller's probe came back in the same task.
+    assert evidence["res"]["probe"]["samples_total"] == 3
 
 
 def test_the_report_event_and_files_agree(job):
@@ -139,15 +140,18 @@ def test_an_unreachable_host_stays_in_the_play_and_in_the_report(fleet_job):
     skipped = task_events(fleet_job, "runner_on_skipped")
     assert [(e["host"], e["resolved_action"]) for e in skipped] == [("down", "sshdoctor.connreset.ssh_evidence")]
     assert "ERROR" not in fleet_job["stdout"] and "UNREACHABLE" not in fleet_job["stdout"], fleet_job["stdout"][-3000:]
-    probed = [e["host"] for e in task_events(fleet_job, "runner_on_ok", "sshdoctor.connreset.ssh_probe")]
-    assert sorted(probed) == ["down", "localhost"]
+    # Both hosts were probed in their evidence task, the one Ansible could not reach too.
+    ok = task_events(fleet_job, "runner_on_ok", "sshdoctor.connreset.ssh_evidence")
+    assert [e["host"] for e in ok] == ["localhost"] and ok[0]["res"]["probe"]["samples_total"] == 3
     res = task_events(fleet_job, "runner_on_ok", "sshdoctor.connreset.diagnose_report")[0]["res"]
     assert res["hosts"]["down"]["status"] == "unreachable" and res["hosts"]["down"]["reachable"] is False
     report = json.loads((fleet_job["report_dir"] / "latest" / "report.json").read_text())
     down = report["hosts"]["down"]
     assert down["probe"]["outcome"] == "refused"
-    # From the probe alone: a refused port points at sshd first, the symptom comes after.
-    assert [f["cause"] for f in down["findings"]] == ["sshd_not_running", "host_unreachable"]
+    # From the probe alone: a refused port points at sshd first, the symptom comes after, and a ban or
+    # reject rule of the controller's own address last (a REJECT refuses too), to be checked from elsewhere.
+    assert [f["cause"] for f in down["findings"]] == ["sshd_not_running", "host_unreachable", "firewall_reject"]
+    assert "check from another address" in down["findings"][2]["summary"]
     assert report["counts"]["unreachable"] == 1
     assert "Connection refused" in down["message"]
 

@@ -5,19 +5,26 @@
 
 Run it as ``./dev bench [options]`` (tests/performance/run). Three parts, each optional:
 
-fleet    K healthy Debian 12 containers (bench-f01..), reached over SSH with a key of
+fleet    K healthy Debian 12 containers (<prefix>-f01..), reached over SSH with a key of
          the benchmark's own. Per repetition, in rotating order, it runs:
            A   naive.yml: 10 command tasks with registered output, facts on, Ansible defaults
            A'  the same, facts off, pipelining on, ControlPersist on, forks = K
-           B   ansible-playbook sshdoctor.connreset.diagnose, Ansible defaults
-           B'  the same with A''s settings (forks = K, pipelining)
+           B   ansible-playbook sshdoctor.connreset.diagnose -f K, nothing else set (the
+               role turns pipelining on where nothing configures it)
+           Bf5 the same with Ansible's default forks (5)
+           B-nopipe, B-probe  what-ifs: B with -e diagnose_pipelining=false, with -e diagnose_probe=false
+           Bmitogen  B under Mitogen for Ansible's mitogen_linear strategy (installed with pip
+               into the benchmark's cache)
+           P   ping.yml: one ansible.builtin.ping task, forks = K, pipelining (Ansible's own floor)
            E   empty.yml: a play with no tasks and the same inventory (ansible-playbook start-up)
            C   floor_driver.py: one `ssh host python3 -` per host at once, running floor.py
            Cev `ssh host python3 inproc.py run ssh_evidence` per host at once: the same
                collectors as B with no Ansible around them (library pre-staged on the hosts)
-           B+pipe, B-probe  what-ifs: B with -e ansible_pipelining=true, B with -e diagnose_probe=false
-         and records wall time, controller CPU, the hosts' CPU (the containers' cgroups) and
-         bytes on the wire (see measure() and Wire).
+         and records wall time, controller CPU (all of it, and ansible-playbook's main process
+         alone), the hosts' CPU (the containers' cgroups), bytes on the wire (see measure() and
+         Wire) and, for the playbooks, each task's time (ansible.posix.profile_tasks).
+         --k 8,24 runs the whole fleet part at each size in turn (the containers of the largest
+         size are started once) and adds what one more host costs.
 parse    classify() of the signature catalogue over 1,000,000 seeded synthetic sshd lines
          (synth.py), CPU seconds, next to `grep -c -F -f <the catalogue's literals>`.
 journal  a container whose journal holds about a million entries; sshd_journal_info run
@@ -26,6 +33,9 @@ journal  a container whose journal holds about a million entries; sshd_journal_i
 
 Every figure is the median over --reps repetitions (default 5) after one unmeasured
 warm-up round; ratios are ratios of medians. --profile PART profiles that part instead.
+
+Container names start with $SSHDOCTOR_BENCH_PREFIX (default ``bench``): two benchmarks with
+different prefixes can run side by side, and each one removes only its own containers.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -39,6 +49,7 @@ import json
 import math
 import os
 import platform
+import re
 import resource
 import shutil
 import signal
@@ -55,18 +66,24 @@ sys.path.insert(0, HERE)
 import synth  # noqa: E402  pylint: disable=wrong-import-position
 
 IMAGE = "localhost/sshdoctor-debian12:latest"
-TAG = "bench"
+TAG = os.environ.get("SSHDOCTOR_BENCH_PREFIX") or "bench"
+if not re.match(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,40}$", TAG):
+    sys.exit("SSHDOCTOR_BENCH_PREFIX must be letters, digits, '.', '_' or '-' (a podman name prefix), not %r" % TAG)
 CACHE = os.path.join(os.environ.get("SSHDOCTOR_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "sshdoctor"), "bench")
 REMOTE_LIB = "/opt/bench/lib"
 REMOTE_DIR = "/opt/bench"
 JOURNAL_CONTAINER = "%s-journal" % TAG
 PR_SET_CHILD_SUBREAPER = 36
 
-ALL_VARIANTS = ("A", "A'", "B", "B'", "Bpipe", "Bnoprobe", "E", "C", "Cev")
+ALL_VARIANTS = ("A", "A'", "B", "Bf5", "Bnopipe", "Bnoprobe", "Bmitogen", "P", "E", "C", "Cev")
+PLAYBOOK_VARIANTS = ("A", "A'", "B", "Bf5", "Bnopipe", "Bnoprobe", "Bmitogen", "P", "E")
+DIAGNOSE_VARIANTS = ("B", "Bf5", "Bnopipe", "Bnoprobe", "Bmitogen")
+MITOGEN = "mitogen==0.3.54"
 TARGETS = {
-    "speedup_vs_A": 6.0,
-    "speedup_vs_A_tuned": 4.0,
-    "B_over_C_after_startup": 1.5,
+    "speedup_vs_A": 6.0,  # issue 7
+    "speedup_vs_A_tuned": 5.0,  # issue 13 (issue 7: 4x)
+    "B_over_C_after_startup": 1.5,  # issue 7
+    "B_over_ping": 1.3,  # issue 13, at every K
     "parse_cpu_per_million": 0.5,
     "journal_over_journalctl": 1.3,
 }
@@ -195,8 +212,61 @@ class Wire:
         return sent, received
 
 
-def measure(argv, env, cwd, logpath, wire):
-    """Run one variant; return wall s, controller CPU s (user+sys of every descendant), bytes."""
+TASK_TIME_RE = re.compile(r"^(?P<task>\S.*?) -{2,} (?P<seconds>\d+\.\d+)s\s*$")
+# Short names for the tables.
+TASK_NAMES = (
+    ("Validating arguments against arg spec", "argument validation"),
+    ("Collect the evidence on each host", "evidence+probe"),
+    ("Collect the evidence", "evidence"),
+    ("Probe each host", "probe"),
+    ("Rank the causes", "report"),
+    ("Ping", "ping"),
+)
+
+
+def short_task(name):
+    for prefix, short in TASK_NAMES:
+        if name.startswith(prefix):
+            return short
+    return name[:40]
+
+
+def task_times(log_text):
+    """{task name: seconds} from ansible.posix.profile_tasks' summary at the end of a run's output."""
+    found = {}
+    for line in log_text.splitlines():
+        match = TASK_TIME_RE.match(line.strip())
+        if match:
+            found[short_task(match.group("task").split(" : ", 1)[-1])] = float(match.group("seconds"))
+    return found
+
+
+def report_check(run):
+    """What the diagnose play's report.json says of the fleet: statuses and top causes, or None."""
+    # The report's run directory, through its latest link (older reports wrote report/report.json).
+    for path in (os.path.join(run, "report", "latest", "report.json"), os.path.join(run, "report", "report.json")):
+        if os.path.exists(path):
+            break
+    else:
+        return None
+    with open(path) as handle:
+        report = json.load(handle)
+    statuses, causes, probes = {}, {}, {}
+    for entry in report.get("hosts", {}).values():
+        statuses[entry.get("status")] = statuses.get(entry.get("status"), 0) + 1
+        top = entry["findings"][0]["cause"] if entry.get("findings") else None
+        causes[str(top)] = causes.get(str(top), 0) + 1
+        outcome = (entry.get("probe") or {}).get("outcome")
+        probes[str(outcome)] = probes.get(str(outcome), 0) + 1
+    return {"statuses": statuses, "top_causes": causes, "probe_outcomes": probes}
+
+
+def measure(argv, env, cwd, logpath, wire, selfcpu=None):
+    """Run one variant; return wall s, controller CPU s (user+sys of every descendant), bytes.
+
+    With ``selfcpu`` (a file that selfcpu.py writes), also the CPU of ansible-playbook's main
+    process alone; for playbooks, the task times profile_tasks printed.
+    """
     set_subreaper(True)
     try:
         cpu0, (tx0, rx0), hosts0 = children_cpu(), wire.read(), wire.hosts_cpu()
@@ -210,7 +280,17 @@ def measure(argv, env, cwd, logpath, wire):
     finally:
         set_subreaper(False)
     hosts = hosts1 - hosts0 if hosts0 is not None and hosts1 is not None else float("nan")
-    return {"rc": rc, "wall": wall, "cpu": cpu, "hosts_cpu": hosts, "sent": tx1 - tx0, "received": rx1 - rx0, "leftovers": leftovers}
+    res = {"rc": rc, "wall": wall, "cpu": cpu, "hosts_cpu": hosts, "sent": tx1 - tx0, "received": rx1 - rx0, "leftovers": leftovers}
+    if selfcpu:
+        try:
+            with open(selfcpu) as handle:
+                res["main_cpu"] = float(handle.read())
+        except (IOError, OSError, ValueError):
+            res["main_cpu"] = float("nan")
+        with open(logpath, "rb") as handle:
+            res["tasks"] = task_times(handle.read().decode("utf-8", "replace"))
+        res["report"] = report_check(cwd)
+    return res
 
 
 # --- containers ------------------------------------------------------------------------------
@@ -294,7 +374,11 @@ def stage_library(name):
 
 def remove_containers(names):
     for name in names:
-        sh(["podman", "rm", "-f", "-t", "2", name], check=False)
+        # A container that is being stopped as rm asks can refuse once ("could not be stopped"): ask again.
+        for dummy in range(3):
+            if sh(["podman", "rm", "-f", "-t", "2", name], check=False).returncode == 0 or container_state(name) is None:
+                break
+            time.sleep(1)
 
 
 def bench_containers():
@@ -315,17 +399,29 @@ def write_cfg(path, inventory, extra_defaults=(), extra_ssh=()):
             handle.write(line + "\n")
 
 
-def fleet_setup(k, workdir):
+def start_fleet(k):
+    """The first k fleet containers, started where they are not running yet: names and addresses."""
     key = ensure_key()
     names = ["%s-f%02d" % (TAG, i) for i in range(1, k + 1)]
     hosts = {}
     for name in names:
+        if name in _STAGED:
+            hosts[name] = _STAGED[name]
+            continue
         log("container %s" % name)
         hosts[name] = start_container(name)
         install_key(name, key)
-    for name, address in hosts.items():
-        wait_ssh(key, address)
+        wait_ssh(key, hosts[name])
         stage_library(name)
+        _STAGED[name] = hosts[name]
+    return names, hosts, key
+
+
+_STAGED = {}  # containers this run has started (or found) and staged, with their addresses
+
+
+def fleet_files(workdir, hosts, key):
+    """The inventory and hosts.json of these hosts in workdir; the inventory's path."""
     inventory = os.path.join(workdir, "inventory.ini")
     with open(inventory, "w") as handle:
         handle.write("[fleet]\n")
@@ -335,11 +431,28 @@ def fleet_setup(k, workdir):
         handle.write("ansible_ssh_common_args=-o UserKnownHostsFile=/dev/null\n")
     with open(os.path.join(workdir, "hosts.json"), "w") as handle:
         json.dump({"key": key, "hosts": hosts}, handle)
-    return names, hosts, key, inventory
+    return inventory
+
+
+def fleet_setup(k, workdir):
+    names, hosts, key = start_fleet(k)
+    return names, hosts, key, fleet_files(workdir, hosts, key)
+
+
+def ensure_mitogen():
+    """The strategy plugin directory of Mitogen for Ansible (pip-installed into the cache), or (None, why)."""
+    target = os.path.join(CACHE, MITOGEN.replace("==", "-"))
+    strategy = os.path.join(target, "ansible_mitogen", "plugins", "strategy")
+    if not os.path.isdir(strategy):
+        log("installing %s into %s" % (MITOGEN, target))
+        proc = sh([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", target, MITOGEN], check=False)
+        if proc.returncode != 0:
+            return None, "pip install %s failed: %s" % (MITOGEN, proc.stderr.decode("utf-8", "replace")[-300:])
+    return strategy, None
 
 
 def fleet_variants(k, workdir, inventory, hosts, key, have_diagnose):
-    """name -> (argv builder taking a run directory, config file)."""
+    """name -> (argv builder taking a run directory, config file, extra environment)."""
     plain = os.path.join(workdir, "defaults.cfg")
     write_cfg(plain, inventory)
     tuned = os.path.join(workdir, "tuned.cfg")
@@ -348,51 +461,122 @@ def fleet_variants(k, workdir, inventory, hosts, key, have_diagnose):
     playbook = shutil.which("ansible-playbook")
     python = sys.executable
     variants = {
-        "A": (lambda run: [playbook, os.path.join(HERE, "naive.yml")], plain),
-        "A'": (lambda run: [playbook, os.path.join(HERE, "naive.yml")], tuned),
-        "E": (lambda run: [playbook, os.path.join(HERE, "empty.yml")], plain),
+        "A": (lambda run: [playbook, os.path.join(HERE, "naive.yml")], plain, {}),
+        "A'": (lambda run: [playbook, os.path.join(HERE, "naive.yml")], tuned, {}),
+        "P": (lambda run: [playbook, os.path.join(HERE, "ping.yml")], tuned, {}),
+        "E": (lambda run: [playbook, os.path.join(HERE, "empty.yml")], plain, {}),
         "C": (lambda run: [python, os.path.join(HERE, "floor_driver.py"), os.path.join(workdir, "hosts.json"),
-                           os.path.join(HERE, "floor.py")], plain),
+                           os.path.join(HERE, "floor.py")], plain, {}),
         "Cev": (lambda run: [python, os.path.join(HERE, "floor_driver.py"), os.path.join(workdir, "hosts.json"),
-                             os.path.join(workdir, "cev.py")], plain),
+                             os.path.join(workdir, "cev.py")], plain, {}),
     }
     with open(os.path.join(workdir, "cev.py"), "w") as handle:
         # The floor for B's own work: ssh_evidence's main() on the host, its library already there.
         handle.write("import subprocess, sys\nsys.exit(subprocess.call([sys.executable, %r, '--lib', %r, 'run', 'ssh_evidence', '--full']))\n"
                      % (REMOTE_DIR + "/inproc.py", REMOTE_LIB))
     if have_diagnose:
-        def diagnose(run):
-            return [playbook, "sshdoctor.connreset.diagnose", "-e", "sshdoctor_report_dir=%s" % os.path.join(run, "report")]
-        variants["B"] = (diagnose, plain)
-        variants["B'"] = (diagnose, tuned)
+        def diagnose(run, forks=k):
+            return [playbook, "sshdoctor.connreset.diagnose", "-f", str(forks), "-e", "sshdoctor_report_dir=%s" % os.path.join(run, "report")]
+        variants["B"] = (diagnose, plain, {})
+        variants["Bf5"] = (lambda run: diagnose(run, 5), plain, {})
         # What-ifs for the diagnose path: one setting changed from B each.
-        variants["Bpipe"] = (lambda run: diagnose(run) + ["-e", "ansible_pipelining=true"], plain)
-        variants["Bnoprobe"] = (lambda run: diagnose(run) + ["-e", "diagnose_probe=false"], plain)
+        variants["Bnopipe"] = (lambda run: diagnose(run) + ["-e", "diagnose_pipelining=false"], plain, {})
+        variants["Bnoprobe"] = (lambda run: diagnose(run) + ["-e", "diagnose_probe=false"], plain, {})
+        variants["Bmitogen"] = (diagnose, plain, {"ANSIBLE_STRATEGY": "mitogen_linear"})
     return variants
 
 
-def variant_env(cfg, run):
+def variant_env(cfg, run, extra=None):
     env = dict((k, v) for k, v in os.environ.items() if not k.startswith("ANSIBLE_") or k == "ANSIBLE_COLLECTIONS_PATH")
     env.update({
         "ANSIBLE_CONFIG": cfg,
         "ANSIBLE_SSH_CONTROL_PATH_DIR": os.path.join(run, "cp"),  # every run starts without a master connection
         "ANSIBLE_LOCAL_TEMP": os.path.join(run, "tmp"),
     })
+    env.update(extra or {})
     return env
 
 
+def fleet_sizes(opts):
+    sizes = sorted(set(int(part) for part in str(opts.k).split(",") if part.strip()))
+    if not sizes or sizes[0] < 1:
+        raise SystemExit("--k takes sizes such as 8 or 8,24")
+    return sizes
+
+
+def variants_at(opts):
+    """{K: "V1,V2"} from --variants-at ("24:B,P,E;32:B,P"): the variants of those sizes, instead of --variants."""
+    found = {}
+    for part in (opts.variants_at or "").split(";"):
+        if part.strip():
+            size, sep, names = part.partition(":")
+            if not sep or not size.strip().isdigit() or not names.strip():
+                raise SystemExit("--variants-at takes K:V1,V2[;K:V1,...], such as 24:B,P,E")
+            found[int(size)] = names.strip()
+    return found
+
+
+def summarise_runs(runs):
+    summary = {
+        "wall": median([r["wall"] for r in runs]),
+        "wall_min": min(r["wall"] for r in runs),
+        "wall_max": max(r["wall"] for r in runs),
+        "cpu": median([r["cpu"] for r in runs]),
+        "hosts_cpu": median([r["hosts_cpu"] for r in runs]),
+        "sent": median([r["sent"] for r in runs]),
+        "received": median([r["received"] for r in runs]),
+        "failed_runs": sum(1 for r in runs if r["rc"] != 0),
+        "runs": runs,
+    }
+    if all("main_cpu" in r for r in runs):
+        summary["main_cpu"] = median([r["main_cpu"] for r in runs])
+        names = set()
+        for r in runs:
+            names.update(r.get("tasks") or {})
+        summary["tasks"] = dict((name, median([r["tasks"][name] for r in runs if name in (r.get("tasks") or {})]))
+                                for name in sorted(names))
+        reports = [r["report"] for r in runs if r.get("report")]
+        if reports:
+            summary["report"] = reports[-1]
+            summary["reports_alike"] = all(r == reports[-1] for r in reports)
+    return summary
+
+
 def run_fleet(opts, results):
-    workdir = os.path.join(CACHE, "fleet-k%d" % opts.k)
+    sizes = fleet_sizes(opts)
+    results["fleets"] = {}
+    names = []
+    try:
+        for k in sizes:
+            names, hosts, key = start_fleet(k)
+            results["fleets"][str(k)] = run_fleet_size(opts, k, hosts, key)
+        results["fleet"] = results["fleets"][str(sizes[0])]
+    finally:
+        if not opts.keep:
+            remove_containers(names)
+
+
+def run_fleet_size(opts, k, hosts, key):
+    workdir = os.path.join(CACHE, "%s-fleet-k%d" % (TAG, k))
     os.makedirs(workdir, exist_ok=True)
-    names, hosts, key, inventory = fleet_setup(opts.k, workdir)
-    wire = Wire(names)
+    inventory = fleet_files(workdir, hosts, key)
+    wire = Wire(list(hosts))
     have_diagnose = os.path.exists(os.path.join(ROOT, "playbooks", "diagnose.yml"))
-    variants = fleet_variants(opts.k, workdir, inventory, hosts, key, have_diagnose)
+    variants = fleet_variants(k, workdir, inventory, hosts, key, have_diagnose)
+    notes = []
     if not os.path.exists(os.path.join(ROOT, "plugins", "modules", "ssh_evidence.py")):
         variants.pop("Cev")
     order = [v for v in ALL_VARIANTS if v in variants]
-    if opts.variants:
-        order = [v for v in order if v in opts.variants.split(",")]
+    chosen = variants_at(opts).get(k, opts.variants)
+    if chosen:
+        order = [v for v in order if v in chosen.split(",")]
+    if "Bmitogen" in order:
+        strategy, why = ensure_mitogen()
+        if strategy:
+            variants["Bmitogen"][2]["ANSIBLE_STRATEGY_PLUGINS"] = strategy
+        else:
+            order.remove("Bmitogen")
+            notes.append("Bmitogen not run: %s" % why)
     logs = os.path.join(workdir, "logs")
     shutil.rmtree(logs, ignore_errors=True)
     os.makedirs(logs)
@@ -402,38 +586,29 @@ def run_fleet(opts, results):
     def one(variant, rep):
         counter[0] += 1
         run = tempfile.mkdtemp(prefix="r%d-" % counter[0], dir=workdir)
-        builder, cfg = variants[variant]
+        builder, cfg, extra = variants[variant]
         logpath = os.path.join(logs, "%s-%s.log" % (variant.replace("'", "t"), rep))
-        res = measure(builder(run), variant_env(cfg, run), run, logpath, wire)
+        argv, selfcpu, env = builder(run), None, variant_env(cfg, run, extra)
+        if variant in PLAYBOOK_VARIANTS:
+            selfcpu = os.path.join(run, "main-cpu")
+            argv = [sys.executable, os.path.join(HERE, "selfcpu.py"), selfcpu] + argv
+            env["ANSIBLE_CALLBACKS_ENABLED"] = "ansible.posix.profile_tasks"
+        res = measure(argv, env, run, logpath, wire, selfcpu)
         shutil.rmtree(run, ignore_errors=True)
         status = "ok" if res["rc"] == 0 else "rc=%s, see %s" % (res["rc"], logpath)
-        log("%-4s rep %-6s wall %6.2f s  cpu %6.2f s  hosts cpu %6.2f s  sent %8d B  %s"
-            % (variant, rep, res["wall"], res["cpu"], res["hosts_cpu"], res["sent"], status))
+        log("K=%-3d %-8s rep %-6s wall %6.2f s  cpu %6.2f s  main %5.2f s  hosts cpu %6.2f s  sent %8d B  %s"
+            % (k, variant, rep, res["wall"], res["cpu"], res.get("main_cpu", float("nan")), res["hosts_cpu"], res["sent"], status))
         return res
 
-    log("warm-up round (not counted)")
+    log("K=%d: warm-up round (not counted)" % k)
     for variant in order:
         one(variant, "warmup")
     for rep in range(opts.reps):
         shift = rep % len(order)
         for variant in order[shift:] + order[:shift]:
             samples[variant].append(one(variant, rep + 1))
-    summary = {}
-    for variant, runs in samples.items():
-        summary[variant] = {
-            "wall": median([r["wall"] for r in runs]),
-            "wall_min": min(r["wall"] for r in runs),
-            "wall_max": max(r["wall"] for r in runs),
-            "cpu": median([r["cpu"] for r in runs]),
-            "hosts_cpu": median([r["hosts_cpu"] for r in runs]),
-            "sent": median([r["sent"] for r in runs]),
-            "received": median([r["received"] for r in runs]),
-            "failed_runs": sum(1 for r in runs if r["rc"] != 0),
-            "runs": runs,
-        }
-    results["fleet"] = {"k": opts.k, "reps": opts.reps, "variants": summary, "hosts": hosts}
-    if not opts.keep:
-        remove_containers(names)
+    summary = dict((variant, summarise_runs(runs)) for variant, runs in samples.items())
+    return {"k": k, "reps": opts.reps, "variants": summary, "hosts": hosts, "notes": notes}
 
 
 # --- parse -----------------------------------------------------------------------------------
@@ -601,13 +776,14 @@ def ssh_operations(builder, cfg, workdir):
 
 def profile_fleet(opts):
     """Where B's time goes: per-task timing, the controller's Python profile, and the remote module."""
-    workdir = os.path.join(CACHE, "fleet-k%d" % opts.k)
+    opts.k = fleet_sizes(opts)[-1]
+    workdir = os.path.join(CACHE, "%s-fleet-k%d" % (TAG, opts.k))
     os.makedirs(workdir, exist_ok=True)
     names, hosts, key, inventory = fleet_setup(opts.k, workdir)
     variants = fleet_variants(opts.k, workdir, inventory, hosts, key, True)
-    builder, cfg = variants["B"]
+    builder, cfg, extra = variants["B"]
     run = tempfile.mkdtemp(dir=workdir)
-    env = variant_env(cfg, run)
+    env = variant_env(cfg, run, extra)
     env["ANSIBLE_CALLBACKS_ENABLED"] = "ansible.posix.profile_tasks"
     prof = os.path.join(workdir, "ansible-playbook.prof")
     argv = builder(run)
@@ -626,9 +802,9 @@ def profile_fleet(opts):
 
     stats = pstats.Stats(prof)
     stats.sort_stats("cumulative").print_stats(25)
-    for label, config in (("B", cfg), ("B' (pipelining, forks=K)", variants["B'"][1])):
+    for label in ("B", "Bnopipe"):
         print("SSH operations per host in one run of %s (from -vvv):" % label)
-        for host, ops in ssh_operations(builder, config, workdir).items():
+        for host, ops in ssh_operations(variants[label][0], variants[label][1], workdir).items():
             print("  %s: %d ssh executions, %d file transfers" % (host, ops["exec"], ops["put"]))
             for line in ops["lines"]:
                 print("      " + line)
@@ -679,24 +855,57 @@ def verdict(value, target, higher_is_better):
     return "MISSED: %.1f%% above (value/target %.3f)" % (100.0 * (value - target) / target, value / target)
 
 
+def fleets_of(results):
+    """[(k, fleet)] ascending; a run saved before --k took several sizes has one, under "fleet"."""
+    if results.get("fleets"):
+        return sorted(((int(k), f) for k, f in results["fleets"].items()), key=lambda item: item[0])
+    if results.get("fleet"):
+        return [(results["fleet"]["k"], results["fleet"])]
+    return []
+
+
+def per_extra_host(small, large, key):
+    """What one more host costs in ``key`` between two fleet sizes: (k1, fleet1), (k2, fleet2) -> {variant: s}."""
+    (k1, f1), (k2, f2) = small, large
+    found = {}
+    for name, v1 in f1["variants"].items():
+        v2 = f2["variants"].get(name)
+        if v2 is not None and key in v1 and key in v2:
+            found[name] = (v2[key] - v1[key]) / float(k2 - k1)
+    return found
+
+
 def target_rows(results):
     rows = []
-    fleet = results.get("fleet", {}).get("variants", {})
-    k = results.get("fleet", {}).get("k")
-    if "B" in fleet:
-        b, e, c = fleet["B"], fleet.get("E"), fleet.get("C")
-        if "A" in fleet:
-            value = fleet["A"]["wall"] / b["wall"]
-            rows.append(("B faster than A (wall A/B), K=%s" % k, "%.1fx" % value, ">= 6x", verdict(value, TARGETS["speedup_vs_A"], True)))
-        if "A'" in fleet:
-            value = fleet["A'"]["wall"] / b["wall"]
-            rows.append(("B faster than A' (wall A'/B), K=%s" % k, "%.1fx" % value, ">= 4x", verdict(value, TARGETS["speedup_vs_A_tuned"], True)))
+    fleets = fleets_of(results)
+    for k, fleet in fleets:
+        v = fleet["variants"]
+        if "B" not in v:
+            rows.append(("B (diagnose playbook), K=%s" % k, "-", "", "not measured"))
+            continue
+        b, e, c = v["B"], v.get("E"), v.get("C")
+        if "P" in v:
+            value = b["wall"] / v["P"]["wall"]
+            rows.append(("B within 1.3x of the ping play (wall B/P), K=%s" % k, "%.2fx" % value, "<= 1.3x",
+                         verdict(value, TARGETS["B_over_ping"], False)))
+        if "A'" in v:
+            value = v["A'"]["wall"] / b["wall"]
+            rows.append(("B faster than A' (wall A'/B), K=%s" % k, "%.1fx" % value, ">= 5x", verdict(value, TARGETS["speedup_vs_A_tuned"], True)))
+        if "A" in v:
+            value = v["A"]["wall"] / b["wall"]
+            rows.append(("  (issue 7) B faster than A (wall A/B), K=%s" % k, "%.1fx" % value, ">= 6x",
+                         verdict(value, TARGETS["speedup_vs_A"], True)))
         if e and c:
             value = (b["wall"] - e["wall"]) / c["wall"]
-            rows.append(("B within 1.5x of C after start-up ((B-E)/C)", "%.2fx" % value, "<= 1.5x",
+            rows.append(("  (issue 7) B within 1.5x of C after start-up ((B-E)/C), K=%s" % k, "%.2fx" % value, "<= 1.5x",
                          verdict(value, TARGETS["B_over_C_after_startup"], False)))
-    elif "fleet" in results:
-        rows.append(("B (diagnose playbook)", "-", "", "not measured: playbooks/diagnose.yml missing"))
+    if len(fleets) > 1:
+        cpu = per_extra_host(fleets[0], fleets[-1], "cpu")
+        if "B" in cpu and "P" in cpu:
+            rows.append(("controller CPU per extra host, B against P (K=%d to %d)" % (fleets[0][0], fleets[-1][0]),
+                         "%.3f s vs %.3f s" % (cpu["B"], cpu["P"]), "B <= P",
+                         "met" if cpu["B"] <= cpu["P"]
+                         else "MISSED: %.1f%% above (B/P %.3f)" % (100.0 * (cpu["B"] - cpu["P"]) / cpu["P"], cpu["B"] / cpu["P"])))
     parse = results.get("parse")
     if parse:
         value = parse["classify"]
@@ -713,6 +922,25 @@ def target_rows(results):
         value = journal["module_cpu"] / journal["journalctl_main_cpu"]
         rows.append(("  the same in CPU (module + its children / journalctl)", "%.2fx" % value, "(none)", "for reading: steadier under load"))
     return rows
+
+
+VARIANT_LABELS = {
+    "A": "A   naive.yml, 10 command tasks, facts on, defaults",
+    "A'": "A'  naive.yml, facts off, pipelining, ControlPersist, forks=K",
+    "B": "B   ansible-playbook sshdoctor.connreset.diagnose -f K",
+    "Bf5": "Bf5 the same with Ansible's default forks (5)",
+    "Bnopipe": "B-nopipe what-if: B with -e diagnose_pipelining=false",
+    "Bnoprobe": "B-probe  what-if: B with -e diagnose_probe=false",
+    "Bmitogen": "Bmitogen B under Mitogen's mitogen_linear strategy (%s)" % MITOGEN,
+    "P": "P   ping.yml, one ansible.builtin.ping task, forks=K, pipelining",
+    "E": "E   empty play, same inventory (start-up)",
+    "C": "C   ssh host python3 - (floor.py), all hosts at once",
+    "Cev": "Cev ssh host python3 inproc.py run ssh_evidence (B's collectors, no Ansible)",
+    # Variants of runs saved before issue 13 (--render of an old JSON).
+    "B'": "B'  (before issue 13) diagnose with A''s settings (forks=K, pipelining)",
+    "Bpipe": "B+pipe   (before issue 13) what-if: B with -e ansible_pipelining=true",
+}
+LEGACY_VARIANTS = ("B'", "Bpipe")
 
 
 def fmt_bytes(n):
@@ -740,31 +968,25 @@ def render(results, markdown=False):
     out.append("")
     table(("measure", "value", "target", "result"), target_rows(results))
 
-    fleet = results.get("fleet")
-    if fleet:
+    heading = "%s" if not markdown else "### %s"
+    fleets = fleets_of(results)
+    for k, fleet in fleets:
         v = fleet["variants"]
-        out.append(("Fleet, K=%d hosts, median of %d repetitions (variants interleaved)" if not markdown else
-                    "### Fleet, K=%d hosts, median of %d repetitions (variants interleaved)") % (fleet["k"], fleet["reps"]))
+        out.append(heading % ("Fleet, K=%d hosts, median of %d repetitions (variants interleaved)" % (k, fleet["reps"])))
         out.append("")
-        labels = {
-            "A": "A   naive.yml, 10 command tasks, facts on, defaults",
-            "A'": "A'  naive.yml, facts off, pipelining, ControlPersist, forks=K",
-            "B": "B   ansible-playbook sshdoctor.connreset.diagnose, defaults",
-            "B'": "B'  diagnose with A''s settings (forks=K, pipelining)",
-            "Bpipe": "B+pipe   what-if: B with -e ansible_pipelining=true",
-            "Bnoprobe": "B-probe  what-if: B with -e diagnose_probe=false",
-            "E": "E   empty play, same inventory (start-up)",
-            "C": "C   ssh host python3 - (floor.py), all hosts at once",
-            "Cev": "Cev ssh host python3 inproc.py run ssh_evidence (B's collectors, no Ansible)",
-        }
         rows = []
-        for name in ALL_VARIANTS:
+        for name in ALL_VARIANTS + LEGACY_VARIANTS:
             if name in v:
                 s = v[name]
-                rows.append((labels[name], "%.2f s (%.2f-%.2f)" % (s["wall"], s["wall_min"], s["wall_max"]), "%.2f s" % s["cpu"],
+                rows.append((VARIANT_LABELS[name], "%.2f s (%.2f-%.2f)" % (s["wall"], s["wall_min"], s["wall_max"]), "%.2f s" % s["cpu"],
+                             "%.2f s" % s["main_cpu"] if "main_cpu" in s else "-",
                              "%.2f s" % s.get("hosts_cpu", float("nan")), fmt_bytes(s["sent"]), fmt_bytes(s["received"]),
                              "%d/%d" % (s["failed_runs"], len(s["runs"]))))
-        table(("variant", "wall median (min-max)", "controller CPU", "hosts' CPU", "bytes sent", "bytes received", "failed runs"), rows)
+        table(("variant", "wall median (min-max)", "controller CPU", "of it ansible-playbook's main process", "hosts' CPU",
+               "bytes sent", "bytes received", "failed runs"), rows)
+        for note in fleet.get("notes") or []:
+            out.append(note)
+            out.append("")
         if "B" in v:
             def ratio(label, num, den, minus=None):
                 cells = [label]
@@ -773,16 +995,53 @@ def render(results, markdown=False):
                     cells.append("%.3f" % (top / den[key]) if den[key] else "-")
                 return tuple(cells)
 
-            rows = [ratio("B/%s" % other, v["B"], v[other]) for other in ("A", "A'", "C") if other in v]
+            rows = [ratio("B/%s" % other, v["B"], v[other]) for other in ("P", "A", "A'", "C") if other in v]
             if "E" in v and "C" in v:
                 rows.append(ratio("(B-E)/C", v["B"], v["C"], v["E"]))
-            if "B'" in v:
-                rows.extend(ratio("B'/%s" % other, v["B'"], v[other]) for other in ("A'", "C") if other in v)
+            if "E" in v and "P" in v:
+                ping_less_start = dict((key, v["P"][key] - (v["E"][key] if key != "sent" else 0))
+                                       for key in ("wall", "cpu", "hosts_cpu", "sent"))
+                rows.append(ratio("(B-E)/(P-E)", v["B"], ping_less_start, v["E"]))
+            for other in ("Bf5", "Bnopipe", "Bnoprobe", "Bmitogen"):
+                if other in v:
+                    rows.append(ratio("%s/B" % other, v[other], v["B"]))
             if "Cev" in v and "E" in v:
                 rows.append(ratio("(B-E)/Cev", v["B"], v["Cev"], v["E"]))
                 if "C" in v:
                     rows.append(ratio("Cev/C", v["Cev"], v["C"]))
             table(("ratio (E subtracted where named; not from bytes)", "wall", "controller CPU", "hosts' CPU", "bytes sent"), rows)
+        rows = []
+        for name in ALL_VARIANTS:
+            tasks = (v.get(name) or {}).get("tasks")
+            if tasks:
+                rows.append((name, "; ".join("%s %.2f s" % (task, secs) for task, secs in tasks.items())))
+        if rows:
+            out.append(heading % ("Task times, K=%d (ansible.posix.profile_tasks, medians)" % k))
+            out.append("")
+            table(("variant", "tasks"), rows)
+        rows = []
+        for name in DIAGNOSE_VARIANTS:
+            if (v.get(name) or {}).get("report"):
+                rep = v[name]["report"]
+                rows.append((name, json.dumps(rep["statuses"], sort_keys=True), json.dumps(rep["top_causes"], sort_keys=True),
+                             json.dumps(rep["probe_outcomes"], sort_keys=True), "yes" if v[name].get("reports_alike") else "NO"))
+        if rows:
+            out.append(heading % ("What the diagnose runs reported, K=%d (report.json of the last run)" % k))
+            out.append("")
+            table(("variant", "statuses", "top causes", "probe outcomes", "same in every run"), rows)
+    if len(fleets) > 1:
+        small, large = fleets[0], fleets[-1]
+        out.append(heading % ("What one more host costs, K=%d to K=%d ((value at %d - value at %d) / %d)"
+                              % (small[0], large[0], large[0], small[0], large[0] - small[0])))
+        out.append("")
+        per = dict((key, per_extra_host(small, large, key)) for key in ("wall", "cpu", "main_cpu", "hosts_cpu", "sent"))
+        rows = []
+        for name in ALL_VARIANTS:
+            if name in per["wall"]:
+                rows.append((name, "%.3f s" % per["wall"][name], "%.3f s" % per["cpu"][name],
+                             "%.3f s" % per["main_cpu"][name] if name in per["main_cpu"] else "-",
+                             "%.3f s" % per["hosts_cpu"][name], fmt_bytes(per["sent"][name])))
+        table(("variant", "wall", "controller CPU", "main process CPU", "hosts' CPU", "bytes sent"), rows)
 
     parse = results.get("parse")
     if parse:
@@ -825,16 +1084,17 @@ def render(results, markdown=False):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("--only", default="fleet,parse,journal", help="comma-separated parts: fleet,parse,journal")
-    parser.add_argument("--k", type=int, default=8, help="fleet size (8; 32 where the machine holds it)")
+    parser.add_argument("--k", default="8", help="fleet size, or sizes: 8,24 runs the fleet part at each (8)")
     parser.add_argument("--reps", type=int, default=5)
     parser.add_argument("--variants", help="comma-separated subset of " + ",".join(ALL_VARIANTS))
+    parser.add_argument("--variants-at", help="the variants of some fleet sizes, instead of --variants: 24:B,P,E[;K:...]")
     parser.add_argument("--lines", type=int, default=1000000)
     parser.add_argument("--journal-entries", type=int, default=1000000)
     parser.add_argument("--journal-sshd-share", type=float, default=0.6,
                         help="fraction of the journal's entries written into ssh.service (the rest: other daemons)")
     parser.add_argument("--journal-args", default="{}", help="sshd_journal_info arguments as JSON")
     parser.add_argument("--keep", action="store_true", help="leave the containers running (reused by the next run)")
-    parser.add_argument("--down", action="store_true", help="remove every bench-* container and exit")
+    parser.add_argument("--down", action="store_true", help="remove every $SSHDOCTOR_BENCH_PREFIX-* container (default bench-*) and exit")
     parser.add_argument("--profile", choices=("fleet", "parse", "journal"), help="profile one part instead of benchmarking")
     parser.add_argument("--json", help="also write the raw results to this file")
     parser.add_argument("--markdown", help="also write the tables as Markdown to this file")

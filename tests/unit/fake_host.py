@@ -23,6 +23,7 @@ __metaclass__ = type
 import fnmatch
 import gzip
 import io
+import json
 import os
 
 from ansible_collections.sshdoctor.connreset.plugins.module_utils._host import CommandResult, LineStream
@@ -35,9 +36,49 @@ def read_fixture(relative_path):
         return handle.read().decode("utf-8", errors="replace")
 
 
+def recorded_host(relative_dir, **changes):
+    """A FakeHost that replays what tests/unit/record_host.py recorded on a real host.
+
+    ``changes`` override parts of the recording (``root=False``, ``tools={...}``) for the
+    variations a test needs; the recorded outputs themselves are never edited.
+    Returns ``(host, manifest)``; commands given stdin are keyed by argv alone.
+    """
+    base = os.path.join(FIXTURES, relative_dir)
+    with open(os.path.join(base, "manifest.json")) as handle:
+        manifest = json.load(handle)
+
+    def text(name):
+        return read_fixture(os.path.join(relative_dir, name)) if name else ""
+
+    commands = {}
+    for entry in manifest["commands"]:
+        commands[tuple(entry["argv"])] = (entry["rc"], text(entry["stdout"]), text(entry["stderr"]))
+    databases = {}
+    for path, name in manifest["databases"].items():
+        databases[path] = json.loads(text(name)) if name else None
+    kwargs = {
+        "commands": commands,
+        "files": dict((path, text(name)) for path, name in manifest["files"].items()),
+        "tools": dict((k, v) for k, v in manifest["tools"].items() if v),
+        "root": manifest.get("root", True),
+        "unreadable": manifest["unreadable"],
+        "databases": databases,
+        "present": manifest["exists"],
+        "globs": manifest["globs"],
+    }
+    kwargs.update(changes)
+    return FakeHost(**kwargs), manifest
+
+
 class FakeHost:
-    def __init__(self, commands=None, files=None, tools=None, root=True, unreadable=(), mtimes=None, budget_lines=None):
+    def __init__(self, commands=None, files=None, tools=None, root=True, unreadable=(), mtimes=None, budget_lines=None,
+                 databases=None, present=(), globs=None):
         self.commands = {tuple(k): v for k, v in (commands or {}).items()}
+        # path -> the rows a query returns (recorded from the real database), or None for unreadable.
+        self.databases = dict(databases or {})
+        # Paths that exist without being readable here, and recorded glob answers.
+        self.present = set(present)
+        self.globs = dict(globs or {})
         self.files = dict(files or {})
         self.tools = dict(tools or {})
         self.root = root
@@ -54,7 +95,7 @@ class FakeHost:
     def which(self, name, extra_dirs=()):
         return self.tools.get(name)
 
-    def run(self, argv, data=None):
+    def run(self, argv, data=None, timeout=None):
         argv = tuple(argv)
         self.calls.append(argv)
         tool = argv[0]
@@ -114,11 +155,22 @@ class FakeHost:
             return text[:max_bytes]
         return text
 
+    def sqlite_rows(self, path, query, params=(), max_rows=1000):
+        if path not in self.databases:
+            return None
+        rows = self.databases[path]
+        if rows is None:
+            self.note("cannot read %s: permission denied (run with become: true)" % path)
+            return None
+        return [tuple(row) for row in rows][:max_rows]
+
     def glob(self, pattern):
+        if pattern in self.globs:
+            return list(self.globs[pattern])
         return sorted(p for p in self.files if fnmatch.fnmatchcase(p, pattern))
 
     def exists(self, path):
-        return path in self.files or path in self.tools.values()
+        return path in self.files or path in self.tools.values() or path in self.present
 
     def is_root(self):
         return self.root

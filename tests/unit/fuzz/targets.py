@@ -18,8 +18,9 @@ __metaclass__ = type
 import json
 
 from ansible_collections.sshdoctor.connreset.plugins.module_utils import (
-    _firewall, _host_health, _journal, _oom, _probe, _signatures, _sshd, _sshd_config, _sshd_environment, _sshd_placement,
-    _systemd, _tcp_wrappers)
+    _bans, _firewall, _host_health, _journal, _oom, _probe, _signatures, _sshd, _sshd_config, _sshd_environment,
+    _sshd_placement, _systemd, _tcp_wrappers)
+from ansible_collections.sshdoctor.connreset.plugins.module_utils._untrusted import load_json
 from ansible_collections.sshdoctor.connreset.tests.unit.fuzz._fuzz import seeds
 
 
@@ -138,6 +139,47 @@ def _nft(text):
     roots = set(("nft", "nf_tables", k[0], k[1], k[2]) for k, v in parsed["chains"].items() if v.get("hook"))
     rules = _firewall.classify_rules(parsed["rules"], roots, [22])
     return json_safe([_firewall.public_rule(r) for r in rules])
+
+
+def _utc(text):
+    return 0  # the tools' local times, read without the host's zone
+
+
+def _f2b_client(text):
+    _bans.parse_f2b_status(text)
+    _bans.parse_f2b_jail_status(text)
+    _bans.parse_f2b_value_list(text)
+    _bans.parse_f2b_actions(text)
+    _bans.split_f2b_batch(text, 3)
+    return json_safe(_bans.parse_f2b_banip_with_time(text, _utc))
+
+
+def _f2b_rows(text):
+    # The recorded database rows are JSON; each mutated text is also tried as the data column.
+    data, dummy = load_json(text)
+    rows = data if isinstance(data, list) else []
+    rows = [r for r in rows if isinstance(r, list)][:50] + [["sshd", "192.0.2.1", 1, 600, 1, text]]
+    return json_safe(list(_bans.parse_f2b_db_rows(rows, 0).values()))
+
+
+def _tool_log(text):
+    return json_safe(_bans.parse_tool_log(text.splitlines(), _utc))
+
+
+def _ufw(text):
+    json_safe(_bans.parse_xt_recent(text))
+    json_safe(_bans.parse_shell_vars(text))
+    return json_safe(_bans.parse_ufw_user_rules(text))
+
+
+def _firewalld(text):
+    json_safe(_bans.parse_zone_xml(text, "public"))
+    json_safe([_bans.parse_rich_rule(line) for line in text.splitlines()[:200]])
+    return json_safe(_bans.parse_firewall_cmd_zones(text))
+
+
+def _ipset(text):
+    return json_safe(_firewall.parse_ipset_list(text, _firewall.client_ranges_of(["10.0.0.0/8"])))
 
 
 def _small_firewall_files(text):
@@ -355,6 +397,17 @@ TARGETS = [
            known=('{"nftables": [{"rule": {"expr": %s}}]}' % DEEP_LIST, '{"nftables": [{"rule": {"expr": %s}}]}' % (
                "[" * 100 + "]" * 100))),
     Target("_firewall.small files", _small_firewall_files, ["debian*/proc_nf_*.txt", "debian*/proc_net_ip_tables_names_legacy.txt"]),
+    # --- _bans (bans) ---
+    Target("_bans.fail2ban-client", _f2b_client, ["debian*/bans/*/*fail2ban-client*", "debian12/bans/fail2ban_banip_*"],
+           is_list_of_dicts),
+    Target("_bans.parse_f2b_db_rows", _f2b_rows, ["debian*/bans/*/*fail2ban.sqlite3_rows.txt"], is_list_of_dicts),
+    Target("_bans.parse_tool_log", _tool_log, ["debian*/bans/*/*fail2ban.log*", "debian*/bans/*/*journalctl_-u_*"],
+           is_dict, shapes=(("[sshd] Ban ", "[", "1"), ("Failed to execute ban jail 'a' action 'b' ", "x", "'ip': '1'"))),
+    Target("_bans.ufw files and xt_recent", _ufw, ["debian*/bans/*/*etc_ufw_*", "debian*/bans/*/*xt_recent*",
+                                                   "debian12/bans/ufw_xt_recent_*"], is_list_of_dicts),
+    Target("_bans.firewalld zones and rich rules", _firewalld, ["debian*/bans/*/*firewall-cmd*", "debian*/bans/*/*zones_*"],
+           is_list_of_dicts),
+    Target("_firewall.parse_ipset_list", _ipset, ["debian*/bans/*/*ipset_list*"], is_list_of_dicts),
     # --- _probe ---
     Target("_probe.classify+summarize", _probe_classify, ["debian*/ssh_V.txt", "debian*/sshd_V.txt"], is_dict),
     Target("_probe.parse_mtr_json", _mtr, ["debian12/mtr_report_json.txt"], known=('{"a":' * 1000 + "1" + "}" * 1000,)),

@@ -49,7 +49,9 @@ def test_sshd_runs_first_and_hands_its_unit_and_ports_on():
     assert [name for name, kwargs in recorder.calls] == list(_evidence.SECTIONS)
     calls = dict(recorder.calls)
     assert calls["journal"] == {"since": "-2d", "unit": ["ssh"], "clients": ["10.0.0.5"]}
-    assert calls["firewall"] == {"ports": [22, 2222]}
+    assert calls["firewall"] == {"ports": [22, 2222], "clients": ["10.0.0.5"]}
+    # The bans reader gets the packet filter the firewall reader read, instead of reading it again.
+    assert calls["bans"] == {"firewall": {"notes": ["firewall looked"]}, "ports": [22, 2222], "clients": ["10.0.0.5"]}
     assert calls["tcp_wrappers"] == {"client_addresses": ["10.0.0.5"]}
     assert calls["host_health"] == {"unit": "ssh"}
     assert calls["oom"] == {}
@@ -71,6 +73,8 @@ def test_a_failing_collector_costs_only_its_section():
     assert result["evidence"]["firewall"] == {"error": "OSError: [Errno 12] Cannot allocate memory", "notes": ["firewall looked"]}
     assert "rules" not in result["evidence"]["firewall"]
     assert result["evidence"]["host_health"]["notes"] == ["host_health looked"]
+    # Without a packet filter to hand on, the bans reader reads it itself.
+    assert dict(recorder.calls)["bans"] == {"firewall": None, "ports": [22, 2222]}
 
 
 def test_a_failed_sshd_section_hands_nothing_on():
@@ -79,6 +83,7 @@ def test_a_failed_sshd_section_hands_nothing_on():
     _evidence.collect_evidence(FakeHost, collectors, since=None)
     assert dict(recorder.calls)["journal"] == {"since": None}
     assert dict(recorder.calls)["firewall"] == {}
+    assert dict(recorder.calls)["bans"] == {"firewall": {"notes": ["firewall looked"]}}
 
 
 def test_only_the_requested_sections_run():

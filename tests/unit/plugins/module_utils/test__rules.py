@@ -65,6 +65,7 @@ def healthy(**sections):
         "journal": {"source": "journald", "signatures": {}, "boots": [], "unit_events": [], "notes": []},
         "oom": {"source": "journald", "events": [], "sshd_victims": 0, "notes": []},
         "firewall": {"rules": [], "policies": [], "conntrack": {"tcp_timeout_established": 432000}, "notes": []},
+        "bans": {"tools": {}, "banned": [], "banned_total": 0, "clients": {}, "notes": []},
         "tcp_wrappers": {"applies": True, "decisions": [], "notes": []},
         "host_health": {"uptime_seconds": 30 * 86400,
                         "memory": {"total_kb": 4000000, "available_kb": 3000000, "swap_total_kb": 0, "swap_free_kb": 0},
@@ -557,7 +558,8 @@ def test_unreachable_host_turned_away_by_maxstartups_names_both():
 
 def test_unreachable_and_refused_names_the_likely_cause_before_the_symptom():
     result = diagnose(None, probe("refused"), reachable=False, unreachable_msg="Connection refused")
-    assert causes(result) == ["sshd_not_running", "host_unreachable"]
+    # A ban of the controller's own address looks the same from here; it is named, after the likelier cause.
+    assert causes(result) == ["sshd_not_running", "host_unreachable", "firewall_reject"]
     assert top(result)["confidence"] < 0.9  # the probe alone cannot tell a closed port from a tcp-reset REJECT
     assert "Ansible could not" not in top(result)["summary"]
 

@@ -13,7 +13,6 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import functools
 import time
 
 import pytest
@@ -332,9 +331,9 @@ def test_openssh_10_6_penalty_names_the_penalised_address():
 # (name, line of about n characters). The first cases are the issue's: lazy ".+?...$" tails and unanchored
 # config patterns made these quadratic (2.5 s for the 32 KB fork line). The rest hit each signature's literal
 # followed by what makes a pattern backtrack: runs of spaces, of token characters, repeated literals.
-def _literal_then_tokens(literal, n):
-    """A signature's literal, then n characters of tokens its pattern could start to match."""
-    return "x sshd[1]: " + literal + " " + ("a1:/ [" * (n // 6))
+def _after_literal(literal):
+    """A line of about n characters: the literal, then token characters and brackets."""
+    return lambda n: "x sshd[1]: " + literal + " " + ("a1:/ [" * (n // 6))
 
 
 HOSTILE_LINES = [
@@ -349,7 +348,7 @@ HOSTILE_LINES = [
     ("srclimit_digits", lambda n: "x sshd[1]: srclimit_penalise: " + "1" * n),
     ("negotiate_long_client", lambda n: "x sshd[1]: Unable to negotiate with " + "1" * n + " port 2: no matching cipher found"),
     ("every_literal", lambda n: "[1.0] " + "".join(s.literal + " " for s in sig.SIGNATURES) * (n // 1000 + 1)),
-] + [("literal_%s" % s.id, functools.partial(_literal_then_tokens, s.literal)) for s in sig.SIGNATURES]
+] + [("literal_%s" % s.id, _after_literal(s.literal)) for s in sig.SIGNATURES]
 
 
 @pytest.mark.parametrize("name, make", HOSTILE_LINES, ids=[n for n, m in HOSTILE_LINES])

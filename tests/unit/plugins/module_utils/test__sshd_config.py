@@ -404,7 +404,7 @@ def test_port_and_listenaddress_accumulate():
     prov = provenance_of(files)
     assert prov["Port"]["value"] == ["22", "2222"]
     assert prov["Port"]["overridden"] == []
-    assert [v["line"] for v in prov["Port"]["values"]] == [1, 2]
+    assert [v["line"] for v in prov["Port"]["lines"]] == [1, 2]
     assert prov["ListenAddress"]["value"] == ["10.0.0.1"]
 
 

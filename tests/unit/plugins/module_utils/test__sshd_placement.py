@@ -393,7 +393,7 @@ def _planning_seconds(files, repeat=7):
     gc.collect()
     gc.disable()
     try:
-        for _ in range(repeat):
+        for dummy in range(repeat):
             started = time.perf_counter()
             plan(files)
             elapsed = time.perf_counter() - started
