@@ -153,13 +153,23 @@ events:
         C(CONSTRAINT_MEMORY_POLICY); null when the kernel did not say.
       type: str
     cgroup:
-      description:
-        - C(kind) is C(memcg) when a memory cgroup limit was hit, else C(global); C(path) the limiting cgroup (memcg)
-          or the victim's cgroup (global); C(task_memcg) the victim's cgroup.
-        - C(owner) is where the victim ran, from its cgroup; C(sshd) (sshd's unit), C(session) (a login session's
-          scope), C(container) (a container runtime's cgroup), C(other), or null when unknown (or this container's
-          own cgroup, with nothing finer).
+      description: The cgroup the kernel names for the kill.
       type: dict
+      contains:
+        kind:
+          description: C(memcg) when a memory cgroup limit was hit, else C(global).
+          type: str
+        path:
+          description: The limiting cgroup (memcg) or the victim's cgroup (global); null when the kernel did not say.
+          type: str
+        task_memcg:
+          description: The victim's cgroup; null when the kernel did not say.
+          type: str
+        owner:
+          description: Where the victim ran, from its cgroup; C(sshd) (sshd's unit), C(session) (a login session's
+            scope), C(container) (a container runtime's cgroup), C(other), or null when unknown (or this
+            container's own cgroup, with nothing finer).
+          type: str
     container:
       description: For a victim in a container's cgroup, C(runtime) (C(podman), C(docker), C(containerd), C(crio),
         C(kubernetes), C(lxc), C(nspawn)), C(id) and C(cgroup); else null.

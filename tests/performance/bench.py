@@ -717,6 +717,8 @@ def run_journal(opts, results):
     main_cpu = [r["journalctl"][i]["cpu"] for r, i in zip(rounds, main_idx) if i is not None]
     all_wall = [sum(j["wall"] for j in r["journalctl"]) for r in rounds]
     process_wall = [r["module"]["process_wall"] for r in rounds]
+    main_argv = rounds[-1]["journalctl"][main_idx[-1]]["argv"] if main_idx[-1] is not None else None
+    main_lines = [c["lines"] for c in data.get("journalctl_lines", []) if c["argv"] == main_argv]
     results["journal"] = dict(facts, **{
         "module_process_wall": median(process_wall),
         "module_process_cpu": median([r["module"]["process_cpu"] for r in rounds]),
@@ -725,7 +727,11 @@ def run_journal(opts, results):
         "journalctl_main_wall": median(main_wall),
         "journalctl_main_cpu": median(main_cpu),
         "journalctl_all_wall": median(all_wall),
-        "main_argv": rounds[-1]["journalctl"][main_idx[-1]]["argv"] if main_idx[-1] is not None else None,
+        "main_argv": main_argv,
+        # every line counted: the module's lines_read against the main read's own line count
+        "journalctl_main_lines": main_lines[0] if main_lines else None,
+        "module_max_rss_kb": max(r["module"].get("max_rss_kb") or 0 for r in rounds),
+        "journalctl_max_rss_kb": max(r["module"].get("children_max_rss_kb") or 0 for r in rounds),
         "commands": [(c["argv"], round(c["wall"], 3)) for c in rounds[-1]["module"]["commands"]],
         "result": summarise_journal_result(data["result"]),
         "reps": opts.reps,
@@ -1075,6 +1081,14 @@ def render(results, markdown=False):
             ("all its journalctl commands replayed to /dev/null", "%.2f s" % journal["journalctl_all_wall"], ""),
         ])
         out.append("main read: %s" % " ".join(journal["main_argv"] or []))
+        out.append("")
+        if journal.get("journalctl_main_lines") is not None:
+            read = journal["result"].get("lines_read")
+            out.append("lines: the module read %s, the main read prints %d (%s); peak RSS: module %.1f MiB,"
+                       " journalctl %.1f MiB" % (read, journal["journalctl_main_lines"],
+                                                 "every line counted" if read == journal["journalctl_main_lines"]
+                                                 else "DIFFERENT", journal["module_max_rss_kb"] / 1024.0,
+                                                 journal["journalctl_max_rss_kb"] / 1024.0))
         out.append("")
         out.append("module result: %s" % json.dumps(journal["result"])[:600])
         out.append("")

@@ -108,6 +108,17 @@ def replay(argv):
     return {"wall": time.perf_counter() - wall0, "cpu": _children_cpu() - child0}
 
 
+def count_lines(argv):
+    """How many lines ``argv`` prints (the benchmark's check that the module counted every one)."""
+    env = dict(os.environ, **C_LOCALE)
+    lines = 0
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
+    for chunk in iter(lambda: proc.stdout.read(1 << 20), b""):
+        lines += chunk.count(b"\n")
+    proc.wait()
+    return lines
+
+
 def summarise(result):
     """The few result fields worth printing next to the timings."""
     keep = {}
@@ -140,7 +151,7 @@ def cmd_time_journal(opts):
     args = json.loads(opts.args)
     first = fresh_run(opts.lib, "sshd_journal_info", args)  # warm-up: page cache, .pyc files
     rounds = []
-    keys = ("wall", "cpu", "children_cpu", "process_wall", "process_cpu")
+    keys = ("wall", "cpu", "children_cpu", "process_wall", "process_cpu", "max_rss_kb", "children_max_rss_kb")
     for index in range(opts.reps):
         # The two measurements in a rotating order, so that neither always runs first.
         order = ["module", "journalctl"]
@@ -158,7 +169,10 @@ def cmd_time_journal(opts):
         module = dict((k, mod[k]) for k in keys)
         module["commands"] = mod["commands"]
         rounds.append({"order": order, "module": module, "journalctl": taken["journalctl"]})
-    print(json.dumps({"rounds": rounds, "result": mod["result"]}))
+    # Each journalctl command's own line count, to compare with the lines the module says it read.
+    counts = [{"argv": c["argv"], "lines": count_lines(c["argv"])} for c in mod["commands"]
+              if os.path.basename(c["argv"][0]) == "journalctl"]
+    print(json.dumps({"rounds": rounds, "result": mod["result"], "journalctl_lines": counts}))
 
 
 def cmd_run(opts):
@@ -170,6 +184,9 @@ def cmd_run(opts):
         profiler = cProfile.Profile()
     mod = run_module(opts.module, args, profiler)
     report = {k: mod[k] for k in ("wall", "cpu", "children_cpu", "commands")}
+    # Peak resident set of this process (the module; KiB on Linux) and of its largest child (journalctl).
+    report["max_rss_kb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    report["children_max_rss_kb"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     report["result"] = mod["result"] if opts.full else summarise(mod["result"])
     if profiler is not None:
         import pstats
