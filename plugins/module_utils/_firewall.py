@@ -26,6 +26,7 @@ import json
 import re
 import shlex
 
+from ansible_collections.sshdoctor.connreset.plugins.module_utils._client_address import MAX_CLIENT_SPECS, normalize_client_specs
 from ansible_collections.sshdoctor.connreset.plugins.module_utils._untrusted import load_json
 
 DEFAULT_SSH_PORTS = (22,)
@@ -753,7 +754,7 @@ def summarize(rules, policies):
 
 
 # --------------------------------------------------------------------------- addresses
-MAX_CLIENTS = 16
+MAX_CLIENTS = MAX_CLIENT_SPECS
 
 
 def address_range(text):
@@ -794,17 +795,10 @@ def matching_specs(element, client_ranges):
 
 
 def parse_client_specs(values):
-    """Validate ``clients``: addresses or CIDRs (``198.51.100.7``, ``203.0.113.0/24``). Raises ValueError."""
-    result = []
-    for value in values or []:
-        spec = str(value).strip()
-        if address_range(spec) is None or "-" in spec or "," in spec or " " in spec:
-            raise ValueError("clients: %r is not an IPv4 or IPv6 address or CIDR" % (value,))
-        if spec not in result:
-            result.append(spec)
-    if len(result) > MAX_CLIENTS:
-        raise ValueError("clients: at most %d client addresses or networks can be evaluated in one run" % MAX_CLIENTS)
-    return result
+    """Validate ``clients``: addresses or CIDRs (``198.51.100.7``, ``203.0.113.0/24``). Raises ValueError naming it.
+
+    The one client-spec check of the collection (ssh_evidence's and the incident's too)."""
+    return normalize_client_specs(values, name="clients", max_specs=MAX_CLIENTS)
 
 
 def client_ranges_of(clients):

@@ -355,7 +355,8 @@ report_json:
     - Version 2 added, per finding, C(scope) (C(clients), C(not_clients), C(phase), C(ongoing), C(since_epoch),
       C(events), C(basis)); per host, C(health), C(advisories) and C(timeline) (C(from), C(to), C(events)); in
       C(counts), C(healthy) and C(healthy_with_advisories); at the top, C(fleet) (a list of C(cause), C(kind), C(hosts),
-      C(summary), C(evidence), C(from_epoch), C(to_epoch), C(client)) and, with O(incident), C(incident) (C(client),
+      C(summary), C(evidence), C(from_epoch), C(to_epoch), C(times) (the member events' [from, to] epochs, at most 50, else the
+      whole span as one pair), C(client)) and, with O(incident), C(incident) (C(client),
       C(at), C(window_minutes), C(assumed_zone), C(client_error) with C(text), C(phase) and C(known), C(hosts) mapping
       each host to C(verdict) and C(ruled_out), and C(fleet), the fleet findings that bear on the incident). The role's
       README has an example.
