@@ -107,6 +107,15 @@ def test_the_top_finding_names_the_tool_the_client_and_the_command(host, report,
         assert unban_command(kind, client_address) in top["fix"], kind
 
 
+def test_the_incident_verdict_for_the_client_is_the_ban(host, report, client_address):
+    """Asked why this client cannot get in (diagnose_client), each host answers with its ban or limit."""
+    incident = report["incident"]
+    assert incident["client"] == [client_address]
+    verdict = incident["hosts"][host.backend.name]["verdict"]
+    assert verdict["cause"] == "firewall_reject", incident["hosts"][host.backend.name]
+    assert client_address in verdict["summary"]
+
+
 # ------------------------------------------------------------------------------------- fail2ban
 @on("fail2ban_nftables", "fail2ban_iptables")
 def test_fail2ban_bans_and_times_are_those_fail2ban_client_prints(host, bans):
