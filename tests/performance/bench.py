@@ -732,7 +732,7 @@ def run_journal(opts, results):
         "journalctl_main_lines": main_lines[0] if main_lines else None,
         "module_max_rss_kb": max(r["module"].get("max_rss_kb") or 0 for r in rounds),
         "journalctl_max_rss_kb": max(r["module"].get("children_max_rss_kb") or 0 for r in rounds),
-        "commands": [(c["argv"], round(c["wall"], 3)) for c in rounds[-1]["module"]["commands"]],
+        "commands": [(c["argv"], round(c["wall"], 3) if c["wall"] is not None else "streamed") for c in rounds[-1]["module"]["commands"]],
         "result": summarise_journal_result(data["result"]),
         "reps": opts.reps,
     })
@@ -748,7 +748,7 @@ def profile_journal(opts):
     data = json.loads(proc.stdout.decode())
     print("wall %.2f s, cpu %.2f s, children cpu %.2f s" % (data["wall"], data["cpu"], data["children_cpu"]))
     for cmd in data["commands"]:
-        print("  %.2f s  %s" % (cmd["wall"], " ".join(cmd["argv"])))
+        print("  %s  %s" % ("%.2f s" % cmd["wall"] if cmd["wall"] is not None else "streamed", " ".join(cmd["argv"])))
     print(data["profile"])
     if not opts.keep:
         remove_containers([name])
@@ -820,7 +820,7 @@ def profile_fleet(opts):
     data = json.loads(out)
     print("wall %.2f s, cpu %.2f s, children cpu %.2f s" % (data["wall"], data["cpu"], data["children_cpu"]))
     for cmd in data["commands"]:
-        print("  %.3f s  %s" % (cmd["wall"], " ".join(cmd["argv"])))
+        print("  %s  %s" % ("%.3f s" % cmd["wall"] if cmd["wall"] is not None else "streamed", " ".join(cmd["argv"])))
     print(data["profile"])
     if not opts.keep:
         remove_containers(names)

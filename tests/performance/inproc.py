@@ -44,22 +44,28 @@ def _children_cpu():
 
 
 class Recorder:
-    """Wraps the collection's Host.run, the one door its collectors use for commands,
-    to note each command's argv and wall time."""
+    """Wraps the collection's Host.run and Host.stream, the two doors its collectors use for
+    commands, to note each command's argv (and, for run, its wall time; a stream is read after
+    the call returns, so its time is the replay's)."""
 
     def __init__(self, host_class):
         self.calls = []
-        original = host_class.run
+        original_run, original_stream = host_class.run, host_class.stream
         recorder = self
 
         def run(host, argv, *a, **kw):
             started = time.perf_counter()
             try:
-                return original(host, argv, *a, **kw)
+                return original_run(host, argv, *a, **kw)
             finally:
                 recorder.calls.append({"argv": [str(x) for x in argv], "wall": time.perf_counter() - started})
 
+        def stream(host, argv, *a, **kw):
+            recorder.calls.append({"argv": [str(x) for x in argv], "wall": None, "streamed": True})
+            return original_stream(host, argv, *a, **kw)
+
         host_class.run = run
+        host_class.stream = stream
 
 
 def run_module(name, args, profiler=None):
