@@ -516,7 +516,8 @@ task_core() {
 
 # test: every stage as its own ./dev process (so that `set -e` holds inside each), then the table.
 task_test() {
-  local stages=(units integration sanity lint molecule accuracy) stage version start rc results=() failed=0 note notes
+  local stages=(units integration sanity lint molecule accuracy) stage version start rc results=() failed=0 note notes logs
+  local failed_stages=()
   for version in "${CORE_LEGS[@]}"; do stages+=("core-$version"); done
   if [ $# -gt 0 ]; then  # some stages only, in the order given
     for stage in "$@"; do
@@ -527,22 +528,35 @@ task_test() {
     stages=("$@")
   fi
   notes=$(mktemp)
+  logs=$(mktemp -d)
   for stage in "${stages[@]}"; do
     start=$(date +%s)
     : >"$notes"
-    rc=0
+    # each stage's output is kept too, so that a failure's own lines can be printed again at the end,
+    # where a CI log that shows only its tail still shows them
+    set +e  # the stage's own exit code, not the pipeline's, is what counts
     case "$stage" in
-      accuracy) if [ -x "$ROOT/tests/accuracy/run" ]; then "$ROOT/dev" accuracy || rc=$?; else rc=77; echo "no tests/accuracy/run" >"$notes"; fi ;;
-      core-*) SSHDOCTOR_STAGE_NOTE=$notes "$ROOT/dev" core "${stage#core-}" || rc=$? ;;
-      *) SSHDOCTOR_STAGE_NOTE=$notes "$ROOT/dev" "$stage" || rc=$? ;;
+      accuracy) if [ -x "$ROOT/tests/accuracy/run" ]; then "$ROOT/dev" accuracy 2>&1 | tee "$logs/$stage"; rc=${PIPESTATUS[0]}
+                else rc=77; echo "no tests/accuracy/run" >"$notes"; fi ;;
+      core-*) SSHDOCTOR_STAGE_NOTE=$notes "$ROOT/dev" core "${stage#core-}" 2>&1 | tee "$logs/$stage"; rc=${PIPESTATUS[0]} ;;
+      *) SSHDOCTOR_STAGE_NOTE=$notes "$ROOT/dev" "$stage" 2>&1 | tee "$logs/$stage"; rc=${PIPESTATUS[0]} ;;
     esac
+    set -e
     note=$(head -n1 "$notes")
     case "$rc" in
       0) results+=("$stage|passed|$(( $(date +%s) - start ))|$note") ;;
       77) results+=("$stage|skipped|$(( $(date +%s) - start ))|$note") ;;
-      *) results+=("$stage|FAILED|$(( $(date +%s) - start ))|exit $rc"); failed=1 ;;
+      *) results+=("$stage|FAILED|$(( $(date +%s) - start ))|exit $rc"); failed=1; failed_stages+=("$stage") ;;
     esac
   done
+  for stage in "${failed_stages[@]}"; do
+    log "$stage failed: its failures, then the last lines it printed"
+    # pytest's summary lines and the error lines above them
+    grep -E '^(FAILED|ERROR) |^E  |^fatal: |^failed: |^[A-Za-z_./-]+\.py:[0-9]+: ' "$logs/$stage" | tail -n 60 || true
+    echo "--- last 20 lines of $stage ---"
+    tail -n 20 "$logs/$stage"
+  done
+  rm -rf "$logs"
   log "stages"
   printf '%-14s %-8s %9s  %s\n' STAGE RESULT DURATION NOTE
   local entry name result seconds total=0

@@ -217,10 +217,26 @@ def boot_events(ev):
         moment = epoch_of(boot.get("first_entry") or boot.get("time"))
         if moment is not None:
             out.append(event(moment, "boot", "boot"))
-    uptime = ev.get("host_health", "uptime_seconds")
-    if not out and isinstance(uptime, (int, float)) and ev.now is not None:
-        out.append(event(ev.now - uptime, UPTIME_BOOT, "boot"))
+    moment = proc_boot_epoch(ev)
+    if not out and moment is not None:
+        out.append(event(moment, UPTIME_BOOT, "boot"))
     return out
+
+
+def proc_boot_epoch(ev):
+    """When the kernel booted, from the host's /proc (in a container, the machine's kernel), or None.
+
+    /proc/stat's btime is a moment of the host's own clock, the same in every report made of this evidence;
+    the report's time less /proc/uptime moves with the report (a second between two reports, minutes when
+    a fleet is slow), so it is only the fallback for evidence without btime.
+    """
+    moment = epoch_of(ev.get("host_health", "boot_time"))
+    if moment is not None:
+        return moment
+    uptime = ev.get("host_health", "uptime_seconds")
+    if isinstance(uptime, (int, float)) and not isinstance(uptime, bool) and ev.now is not None:
+        return ev.now - uptime
+    return None
 
 
 def oom_event_list(ev, sshd_only=False):

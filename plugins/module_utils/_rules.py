@@ -1500,8 +1500,8 @@ def rule_host_rebooted(ev):
         evidence,
         "See why: journalctl --list-boots; journalctl -b -1 -e; last -x reboot | head\n"
         "Announce planned reboots; clients with ServerAliveInterval notice a dead session quickly.",
-        scope=make_scope(phase="any", since_epoch=(ev.now - age) if ev.now is not None else None,
-                         events=_events.boot_events(ev)),
+        scope=make_scope(phase="any", since_epoch=_events.proc_boot_epoch(ev) if source == "/proc/uptime" else (
+            ev.now - age), events=_events.boot_events(ev)),
     )
 
 

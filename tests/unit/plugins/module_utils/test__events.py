@@ -95,3 +95,17 @@ def test_coarsen_keeps_every_kind_and_client_and_all_counts():
     assert {(e["kind"], e["client"]) for e in small} == {("maxstartups", None), ("maxstartups", VICTIM), ("boot", None)}
     generic = [e for e in small if e["client"] is None and e["kind"] == "maxstartups"]
     assert generic[0]["epoch"] == 0 and generic[-1]["epoch"] + generic[-1]["span_s"] == 300 * 60
+
+
+def test_the_boot_from_proc_is_the_host_s_btime_whatever_the_report_s_time():
+    # Two reports of one evidence, seconds or minutes apart (the hostile-fleet integration test makes two),
+    # must place the boot at the same moment: /proc/stat's btime, not the report's time less the uptime.
+    health = {"uptime_seconds": 2290, "boot_time": "2026-12-02T09:24:38+00:00"}
+    for now in (NOW, NOW + 1, NOW + 600):
+        host = _rules.Evidence(evidence(host_health=health), now=now)
+        assert [(e["epoch"], e["what"]) for e in _events.boot_events(host)] == [(1796203478, _events.UPTIME_BOOT)]
+        assert _rules.rule_host_rebooted(host)["scope"]["since_epoch"] == 1796203478
+    # evidence without btime (an older collection): the report's time less the uptime, as before
+    host = _rules.Evidence(evidence(host_health={"uptime_seconds": 2290}), now=NOW)
+    assert [e["epoch"] for e in _events.boot_events(host)] == [NOW - 2290]
+    assert _events.boot_events(_rules.Evidence(evidence(host_health={"uptime_seconds": 2290}))) == []
