@@ -30,7 +30,6 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import ipaddress
 import os
 import re
 import time
@@ -40,7 +39,7 @@ from ansible_collections.sshdoctor.connreset.plugins.module_utils._firewall impo
 from ansible_collections.sshdoctor.connreset.plugins.module_utils._host_health import iso_from_epoch as iso
 from ansible_collections.sshdoctor.connreset.plugins.module_utils._journal import line_epoch
 from ansible_collections.sshdoctor.connreset.plugins.module_utils._systemd import find_block, parse_show_blocks, to_int
-from ansible_collections.sshdoctor.connreset.plugins.module_utils._client_address import from_environment
+from ansible_collections.sshdoctor.connreset.plugins.module_utils._client_address import from_environment, host_address
 from ansible_collections.sshdoctor.connreset.plugins.module_utils._untrusted import load_json
 
 MAX_BANNED = 20
@@ -119,19 +118,6 @@ def local_to_epoch(text):
 # --------------------------------------------------------------------------- clients
 parse_client_specs = _firewall.parse_client_specs
 MAX_CLIENTS = _firewall.MAX_CLIENTS
-
-
-def _plain_address(text):
-    """``10.89.0.4/32`` -> ``10.89.0.4``; other CIDRs and addresses unchanged."""
-    text = (text or "").strip()
-    if text.endswith("/32") or text.endswith("/128"):
-        candidate = text.rsplit("/", 1)[0]
-        try:
-            ipaddress.ip_address(candidate)
-            return candidate
-        except ValueError:
-            return text
-    return text
 
 
 # --------------------------------------------------------------------------- small readers
@@ -328,7 +314,7 @@ def parse_tool_log(lines, to_epoch=local_to_epoch, tool=None, keep=()):
             last_error = groups.get("error")
             continue
         summary["counts"][pattern_id] = summary["counts"].get(pattern_id, 0) + 1
-        address = _plain_address(groups.get("address"))
+        address = host_address(groups.get("address"))
         if pattern_id == "f2b_ban_failed":
             # The newest ten, each with the error its action's command printed just before.
             summary["failed_bans"].append({"jail": groups.get("jail"), "action": groups.get("action"),
@@ -1054,7 +1040,7 @@ def _collect_sshguard(context):
                      % (info["service"]["active_state"] or "state unknown"))
     info["log"] = log
     for element in _sshguard_elements(context):
-        address = _plain_address(element["element"])
+        address = host_address(element["element"])
         entry = ((log or {}).get("addresses") or {}).get(address) or {}
         counts = (entry.get("jails") or {}).get("sshguard") or {}
         since = counts.get("last_ban_epoch")

@@ -44,19 +44,41 @@ _HEX = re.compile(r"[0-9A-Fa-f]+\Z")
 _SOCKET = re.compile(r"^socket:\[(?P<inode>\d+)\]$")
 
 
-def plain_address(text):
-    """An IP address as sshd prints it (IPv4-mapped IPv6 as IPv4), or None for anything else."""
-    value = str(text or "").strip()
+def ip_address_of(text):
+    """The IP address ``text`` holds (``[...]`` and an IPv6 ``%zone`` taken off), or None for anything else."""
+    value = str(text if text is not None else "").strip()
     if value.startswith("[") and value.endswith("]"):
         value = value[1:-1]
-    value = value.split("%", 1)[0]
     try:
-        address = ipaddress.ip_address(value)
+        return ipaddress.ip_address(value.split("%", 1)[0])
     except ValueError:
         return None
-    if address.version == 6 and address.ipv4_mapped is not None:
-        return str(address.ipv4_mapped)
-    return str(address)
+
+
+def plain_address(text):
+    """An IP address as sshd prints it (IPv4-mapped IPv6 as IPv4), or None for anything else."""
+    address = ip_address_of(text)
+    if address is None:
+        return None
+    mapped = getattr(address, "ipv4_mapped", None)
+    return str(mapped if mapped is not None else address)
+
+
+def libwrap_address(text):
+    """An IP address as libwrap prints it (inet_ntop keeps ``::ffff:a.b.c.d``), or None for anything else."""
+    address = ip_address_of(text)
+    if address is None:
+        return None
+    mapped = getattr(address, "ipv4_mapped", None)
+    return "::ffff:%s" % mapped if mapped is not None else str(address)
+
+
+def host_address(text):
+    """``10.89.0.4/32`` -> ``10.89.0.4`` (a network of one address is that address); anything else unchanged."""
+    text = (text or "").strip()
+    if text.endswith(("/32", "/128")) and ip_address_of(text.rsplit("/", 1)[0]) is not None:
+        return text.rsplit("/", 1)[0]
+    return text
 
 
 def from_environment(environ):

@@ -51,6 +51,12 @@ PATTERNS = {
 }
 
 
+# Drawn on the timeline, never lined up: /proc/uptime's boot is the machine's in a container (containers sharing
+# one would look like a reboot wave), and sshd's start alone is its boot's start or the second half of a restart
+# whose stop, kill or exit is counted (hosts booted together would look like a configuration push).
+NOT_A_PATTERN = frozenset((_events.UPTIME_BOOT, "started"))
+
+
 def min_hosts(fleet_size):
     return max(2, min(MIN_HOSTS, fleet_size))
 
@@ -61,9 +67,8 @@ def correlate(host_events, fleet_size=None):
     needed = min_hosts(fleet_size if fleet_size is not None else len(hosts))
     findings = []
     for kind in sorted(PATTERNS):
-        # /proc/uptime's boot is the machine's in a container: containers sharing one would look like a reboot wave.
         timeline = sorted(((e["epoch"], host, e) for host in hosts for e in host_events[host] or []
-                           if isinstance(e, dict) and e.get("kind") == kind and e.get("what") != _events.UPTIME_BOOT),
+                           if isinstance(e, dict) and e.get("kind") == kind and e.get("what") not in NOT_A_PATTERN),
                           key=lambda t: (t[0], t[1]))
         findings.extend(_clusters(kind, timeline, needed))
     findings.extend(_bans(host_events, hosts))

@@ -40,7 +40,7 @@ import ipaddress
 import os
 import re
 
-from ansible_collections.sshdoctor.connreset.plugins.module_utils._client_address import connection_address
+from ansible_collections.sshdoctor.connreset.plugins.module_utils._client_address import connection_address, libwrap_address
 from ansible_collections.sshdoctor.connreset.plugins.module_utils._untrusted import to_int
 
 HOSTS_ALLOW = "/etc/hosts.allow"
@@ -75,17 +75,10 @@ _NO_VALUE = ("allow", "deny", "keepalive")
 # --------------------------------------------------------------------------- addresses
 def normalize_address(text):
     """An IP address as libwrap prints it (``inet_ntop``). Raises ValueError for anything else."""
-    value = str(text).strip()
-    if value.startswith("[") and value.endswith("]"):
-        value = value[1:-1]
-    value = value.split("%", 1)[0]
-    try:
-        addr = ipaddress.ip_address(value)
-    except ValueError:
+    address = libwrap_address(text)
+    if address is None:
         raise ValueError("invalid client address %r: give IPv4 or IPv6 addresses, not names" % (text,))
-    if addr.version == 6 and addr.ipv4_mapped is not None:
-        return "::ffff:%s" % addr.ipv4_mapped
-    return str(addr)
+    return address
 
 
 def normalize_client_addresses(values):

@@ -99,6 +99,27 @@ def test_ipv4_mapped_peers_read_as_ipv4():
     assert C.parse_tcp_sockets(line, ipv6=True)[0]["remote"] == "10.88.0.5"
 
 
+@pytest.mark.parametrize("text, sshd, libwrap", [
+    ("10.0.0.1", "10.0.0.1", "10.0.0.1"),
+    (" [2001:DB8::1] ", "2001:db8::1", "2001:db8::1"),
+    ("fe80::1%eth0", "fe80::1", "fe80::1"),
+    # sshd prints an IPv4 client on a dual-stack socket as IPv4; libwrap's inet_ntop keeps the mapped form
+    ("::ffff:10.0.0.1", "10.0.0.1", "::ffff:10.0.0.1"),
+    ("host.example.com", None, None), ("10.0.0.0/8", None, None), ("", None, None), (None, None, None),
+])
+def test_one_address_parse_in_the_two_forms_sshd_and_libwrap_print(text, sshd, libwrap):
+    assert C.plain_address(text) == sshd
+    assert C.libwrap_address(text) == libwrap
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("10.89.0.4/32", "10.89.0.4"), ("2001:db8::4/128", "2001:db8::4"), (" 10.89.0.0/24 ", "10.89.0.0/24"),
+    ("10.89.0.4", "10.89.0.4"), ("bogus/32", "bogus/32"), (None, ""),
+])
+def test_a_network_of_one_address_is_that_address(text, expected):
+    assert C.host_address(text) == expected
+
+
 @pytest.mark.parametrize("value,expected", [
     ("198.51.100.7", ["198.51.100.7"]),
     (" 203.0.113.0/24 ", ["203.0.113.0/24"]),
