@@ -35,7 +35,7 @@ ARGUMENT_SPEC = dict(
     dest=dict(type="path", default="./sshdoctor-report"),
     hosts=dict(type="list", elements="str"),
     evidence_var=dict(type="str", default="__diagnose_evidence"),
-    probe_var=dict(type="str", default="__diagnose_probe"),
+    probe_var=dict(type="str", default="__diagnose_evidence"),
     formats=dict(type="list", elements="str", default=list(FORMATS), choices=list(FORMATS)),
     evidence_files=dict(type="bool", default=True),
     print_table=dict(type="bool", default=True),

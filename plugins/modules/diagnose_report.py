@@ -115,7 +115,7 @@ options:
       - The same name as O(evidence_var) when M(sshdoctor.connreset.ssh_evidence) ran with C(probe=true) (its result
         holds the probe); the P(sshdoctor.connreset.diagnose#role) role does that.
     type: str
-    default: __diagnose_probe
+    default: __diagnose_evidence
   formats:
     description:
       - Which files to write. V(junit) is C(report.junit.xml), for CI test reports (GitLab, Jenkins, GitHub). It has
