@@ -31,6 +31,7 @@ __metaclass__ = type
 import re
 import time
 
+from ansible_collections.sshdoctor.connreset.plugins.module_utils._host_health import parse_btime
 from ansible_collections.sshdoctor.connreset.plugins.module_utils._signatures import (
     OOM_FIGURE,
     OOM_INVOKED,
@@ -82,7 +83,14 @@ _FIGURE_KEYS = {
 }
 
 
+# Past 9999-12-31 no ISO year fits, and a kernel stamp of 400 digits is infinity as a float.
+MAX_EPOCH = 253402300799
+
+
 def _iso_utc(epoch):
+    """ISO 8601 in UTC, or None for a moment no clock shows (a hostile stamp)."""
+    if not 0 <= epoch <= MAX_EPOCH:  # also False for NaN and infinity
+        return None
     seconds = int(epoch)
     micro = int(round((epoch - seconds) * 1000000))
     if micro >= 1000000:
@@ -95,7 +103,10 @@ def split_stamp(line, boot_time=None):
     m = _RAW_STAMP.match(line)
     if m:
         mono = float(m.group("mono"))
-        stamp = _iso_utc(boot_time + mono) if boot_time is not None else None
+        if not mono <= MAX_EPOCH:  # 400 digits are infinity: no uptime, and no valid JSON either
+            mono = None
+        dated = boot_time is not None and mono is not None and abs(boot_time) <= MAX_EPOCH
+        stamp = _iso_utc(boot_time + mono) if dated else None
         return stamp, mono, line[m.end():]
     m = _JOURNAL_STAMP.match(line)
     if m:
@@ -284,12 +295,6 @@ def container_summary(events):
         if event.get("name") and event["name"] not in entry["names"] and len(entry["names"]) < 5:
             entry["names"].append(event["name"])
     return sorted(found.values(), key=lambda c: (-c["kills"], c["runtime"], c["id"]))[:MAX_CONTAINERS]
-
-
-def parse_btime(proc_stat):
-    """Boot time (epoch seconds) from /proc/stat text, or None."""
-    m = re.search(r"^btime\s+(\d+)\s*$", proc_stat or "", re.M)
-    return int(m.group(1)) if m else None
 
 
 def container_cgroup(proc1_cgroup):

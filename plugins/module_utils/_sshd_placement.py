@@ -37,6 +37,7 @@ from ansible_collections.sshdoctor.connreset.plugins.module_utils._sshd_config i
     MAX_FILES,
     include_path,
     parse_config_line,
+    parse_max_startups as read_max_startups,
     parse_openssh_version,
     parse_sshd_T,
     parse_sshd_t,
@@ -54,6 +55,7 @@ from ansible_collections.sshdoctor.connreset.plugins.module_utils._sshd_environm
     sshd_started,
 )
 from ansible_collections.sshdoctor.connreset.plugins.module_utils._systemd import parse_show_blocks as parse_systemctl_show
+from ansible_collections.sshdoctor.connreset.plugins.module_utils._untrusted import to_int
 
 # --- what we know about each keyword -----------------------------------------------
 # wins: which value sshd keeps when a keyword appears twice in the same scope.
@@ -82,9 +84,6 @@ DROPIN_HEADER = (
 DROPIN_SIGNATURE = "# Managed by sshdoctor.connreset (role sshd_hardening)."
 COMMENT_MARKER = "# [sshdoctor.connreset] disabled, overridden by %s: "
 
-_MAX_STARTUPS = re.compile(r"^\s*(\d+)(?::(\d+):(\d+))?\s*$")
-
-
 # --- parsing ------------------------------------------------------------------------
 # sshd_config lines, times, `sshd -V` and `sshd -T` are read exactly as sshd_info reads
 # them (_sshd_config), and `systemctl show` as _systemd does: one reader for each.
@@ -98,14 +97,12 @@ def parse_version(text):
 
 
 def parse_max_startups(value):
-    """``(start, rate, full)`` from ``N`` or ``start:rate:full``; rate is None for ``N``."""
-    match = _MAX_STARTUPS.match(str(value if value is not None else ""))
-    if not match:
+    """``(start, rate, full)`` from ``N`` or ``start:rate:full``, read as sshd_info reads it; rate is None for
+    ``N`` (which keeps the rate of an earlier MaxStartups line), and None for anything else."""
+    parsed = read_max_startups(value)
+    if parsed is None:
         return None
-    start = int(match.group(1))
-    if match.group(2) is None:
-        return start, None, start
-    return start, int(match.group(2)), int(match.group(3))
+    return parsed["start"], parsed["rate"] if ":" in str(value) else None, parsed["full"]
 
 
 def parse_sshd_t_errors(text, limit=20):
@@ -572,10 +569,11 @@ def verify_endpoint(effective):
         ports = [ports]
     candidates = []
     for item in listen:
-        match = re.match(r"^\[?([^\]]*?)\]?:(\d+)(?:\s.*)?$", item.strip())
-        if not match:
+        match = re.match(r"^\[?([^\]]*?)\]?:(\d+)(?:\s.*)?$", str(item).strip())
+        port = to_int(match.group(2), signed=False) if match else None
+        if port is None or not 0 < port < 65536:
             continue
-        address, port = match.group(1), int(match.group(2))
+        address = match.group(1)
         if address in ("0.0.0.0", ""):
             address = "127.0.0.1"
         elif address == "::":
@@ -584,7 +582,9 @@ def verify_endpoint(effective):
     if candidates:
         candidates.sort(key=lambda c: c[0])  # IPv4 first
         return {"address": candidates[0][1], "port": candidates[0][2]}
-    return {"address": "127.0.0.1", "port": int(ports[0])}
+    port = to_int(str(ports[0]), signed=False)
+    # sshd -T always prints a port; without a usable one, sshd's own default
+    return {"address": "127.0.0.1", "port": port if port is not None and 0 < port < 65536 else 22}
 
 
 def keyscan_type(effective, exists=None):

@@ -17,7 +17,8 @@ import json
 import pytest
 
 from ansible_collections.sshdoctor.connreset.plugins.module_utils import (
-    _firewall, _host_health, _junit, _probe, _report, _rules, _sshd, _sshd_config, _systemd, _tcp_wrappers, _untrusted)
+    _firewall, _host_health, _journal, _junit, _oom, _probe, _report, _rules, _sshd, _sshd_config, _sshd_placement, _systemd,
+    _tcp_wrappers, _untrusted)
 from ansible_collections.sshdoctor.connreset.tests.unit.fake_host import read_fixture
 
 HUGE = "9" * 5000
@@ -40,11 +41,20 @@ DEEP_OBJECT = '{"a":' * 1000 + "1" + "}" * 1000
     (_host_health.parse_cpu_list, "0-" + HUGE, None),
     (_sshd_config.parse_time, HUGE + "s", None),
     (_sshd_config.parse_max_startups, HUGE + ":30:100", None),
+    (_sshd_placement.parse_max_startups, HUGE, None),
+    (_oom.parse_btime, "btime %s\n" % HUGE, None),
+    # a kernel stamp past 1e300 s is infinity as a float: no time, no monotonic seconds (JSON has no Infinity)
+    (lambda line: _oom.split_stamp(line, boot_time=1764669600), "[%s.0] x" % ("9" * 400), (None, None, "x")),
+    # sshd -T's port as no sshd prints it: sshd's default port, not a ValueError
+    (_sshd_placement.verify_endpoint, {"port": ["x"]}, {"address": "127.0.0.1", "port": 22}),
+    (_sshd_placement.verify_endpoint, {"listenaddress": ["0.0.0.0:" + HUGE], "port": ["22"]}, {"address": "127.0.0.1", "port": 22}),
     (_sshd_config.parse_int, HUGE, None),
     (_systemd.to_int, HUGE, None),
     (_systemd.to_int, u"\u0661", None),
     # JSON nested about 1,000 deep
     (_host_health.parse_list_boots, DEEP_LIST, []),
+    (_journal.parse_list_boots, DEEP_LIST, []),
+    (_journal.parse_unit_events, '{"MESSAGE": %s}' % DEEP_LIST, ([], 0)),
     (_probe.parse_mtr_json, DEEP_OBJECT, None),
     # values no tool prints
     (_host_health.parse_uptime, "nan 1.0", None),
