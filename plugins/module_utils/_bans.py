@@ -227,9 +227,11 @@ def parse_f2b_value_list(text):
     """``get JAIL ignoreip`` / ``get logtarget``: the ``|-`` / ``\\`-`` items, or [] for "No ... is ignored"."""
     items = []
     for raw in (text or "").splitlines():
-        match = re.match(r"^\s*[|`]-\s*(.+?)\s*$", raw)
-        if match:
-            items.append(match.group(1))
+        # the item stripped afterwards: a lazy group before "\s*$" would retry the rest at every space (quadratic)
+        match = re.match(r"\s*[|`]-(.*)", raw)
+        item = match.group(1).strip() if match else ""
+        if item:
+            items.append(item)
     return items
 
 

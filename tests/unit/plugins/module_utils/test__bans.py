@@ -30,6 +30,7 @@ from hypothesis import strategies as st
 from ansible_collections.sshdoctor.connreset.plugins.module_utils import _bans as B
 from ansible_collections.sshdoctor.connreset.plugins.module_utils import _firewall as F
 from ansible_collections.sshdoctor.connreset.tests.unit.fake_host import read_fixture, recorded_host
+from ansible_collections.sshdoctor.connreset.tests.unit.timing import growth_below
 
 CLIENT = "10.89.0.4"
 
@@ -234,6 +235,12 @@ def test_fail2ban_batch_answers_are_split_in_order():
     assert answers[0] == "1.0.2"
     assert B.parse_f2b_value_list(answers[1]) == ["/var/log/fail2ban.log"]
     assert B.split_f2b_batch(text, 40) is None
+
+
+def test_a_long_ignoreip_item_costs_linear_time():
+    # found by ./dev fuzz: a lazy item before "\s*$" made a 64 KB line of spaces cost seconds (quadratic)
+    assert B.parse_f2b_value_list("|- 127.0.0.1/8 \n`-   \n") == ["127.0.0.1/8"]
+    assert growth_below(B.parse_f2b_value_list, lambda n: "|- 10.0.0.1" + " " * n + "x", 8 * 64) < 8 * 64
 
 
 # --------------------------------------------------------------------------- sshguard
