@@ -50,7 +50,7 @@ from ansible_collections.sshdoctor.connreset.plugins.module_utils._signatures im
     signature_of as _signature_of,
     unit_event,
 )
-from ansible_collections.sshdoctor.connreset.plugins.module_utils._untrusted import load_json
+from ansible_collections.sshdoctor.connreset.plugins.module_utils._untrusted import load_json, to_int
 
 # Seconds the whole read (journal and files) may take; what is left unread is said in `period`.
 DEFAULT_TIME_BUDGET = 30
@@ -619,10 +619,20 @@ _BOOT_TEXT = re.compile(
 )
 
 
+# Past 9999-12-31 no ISO year fits (and time.gmtime raises).
+MAX_USEC = 253402300799 * 1000000
+
+
+def _usec(value):
+    """journalctl's microseconds since the epoch (a number in ``--list-boots -o json``, a string in ``-o json``),
+    or None for anything else (a 23-digit number from a hostile host among them)."""
+    usec = value if isinstance(value, int) and not isinstance(value, bool) else to_int(value) if isinstance(value, str) else None
+    return usec if usec is not None and 0 <= usec <= MAX_USEC else None
+
+
 def _iso_from_usec(value):
-    try:
-        usec = int(value)
-    except (TypeError, ValueError):
+    usec = _usec(value)
+    if usec is None:
         return None
     seconds, micro = divmod(usec, 1000000)
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + ".%06d+00:00" % micro
@@ -657,7 +667,7 @@ def parse_list_boots(text):
                     "boot_id": str(item.get("boot_id")),
                     "first_entry": _iso_from_usec(item.get("first_entry")),
                     "last_entry": _iso_from_usec(item.get("last_entry")),
-                    "first_entry_usec": _int_or_none(item.get("first_entry")),
+                    "first_entry_usec": _usec(item.get("first_entry")),
                 })
             return boots
     for line in text.splitlines():

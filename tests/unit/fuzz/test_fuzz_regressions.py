@@ -145,3 +145,14 @@ def test_diagnose_on_the_issues_shape_no_longer_raises():
     result = _rules.diagnose({"firewall": {"notes": 1.5}})
     assert result["findings"] == []
     assert _untrusted.check_evidence({"firewall": {"notes": 1.5}})["rejected"][0][0] == "firewall"
+
+
+def test_journal_times_no_clock_shows_are_no_time():
+    # found by ./dev fuzz: a 38-digit first_entry made time.gmtime raise OverflowError
+    boots = _journal.parse_list_boots('[{"index": 0, "boot_id": "%s", "first_entry": %s, "last_entry": 1795595144222182}]'
+                                      % ("a" * 32, "9" * 38))
+    assert [(b["first_entry"], b["first_entry_usec"], b["last_entry"]) for b in boots] == [
+        (None, None, "2026-11-25T08:25:44.222182+00:00")]
+    events, matched = _journal.parse_unit_events(
+        '{"MESSAGE": "Stopped ssh.service - OpenBSD Secure Shell server.", "__REALTIME_TIMESTAMP": "%s"}' % ("9" * 30))
+    assert matched == 1 and events[0]["time"] is None
