@@ -9,9 +9,9 @@ a shape grown from a real line (a long run of one character inside it, or the li
 repeated) or named by the issue, 64 KB may cost at most 8 x 64 times what 1 KB costs
 (tests/unit/timing.py's growth): a linear parser costs 64 times, a quadratic one 4,096 times.
 
-Targets of files other helpers own are expected failures until their owner fixes them:
-the reason names the owner and what breaks. They run in the deep profile only (``./dev
-fuzz``; some take minutes while they are quadratic), where an XPASS says the mark can go.
+A target registered with ``raises`` (none is, today) is an expected failure until its owner
+fixes it: the reason names the owner and what breaks. It runs in the deep profile only (``./dev
+fuzz``), where an XPASS says the mark can go.
 """
 
 from __future__ import absolute_import, division, print_function
