@@ -103,7 +103,7 @@ def split_stamp(line, boot_time=None):
     m = _RAW_STAMP.match(line)
     if m:
         mono = float(m.group("mono"))
-        if not mono <= MAX_EPOCH:  # 400 digits are infinity: no uptime, and no valid JSON either
+        if mono > MAX_EPOCH:  # 400 digits are infinity: no uptime, and no valid JSON either
             mono = None
         dated = boot_time is not None and mono is not None and abs(boot_time) <= MAX_EPOCH
         stamp = _iso_utc(boot_time + mono) if dated else None
