@@ -199,7 +199,7 @@ need_root() {
 apt_install() {
   local missing=()
   for pkg in "$@"; do
-    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
+    [ "$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null)" = "install ok installed" ] || missing+=("$pkg")
   done
   [ ${#missing[@]} -eq 0 ] && return 0
   need_root
@@ -430,7 +430,7 @@ scenarios() {
   done
   for dir in "$ROOT"/molecule/*/; do
     name=$(basename "$dir")
-    if [ -f "$dir/molecule.yml" ] && ! printf '%s\n' "${LONGEST_SCENARIOS[@]}" | grep -qxF -- "$name"; then
+    if [ -f "$dir/molecule.yml" ] && ! printf '%s\n' "${LONGEST_SCENARIOS[@]}" | grep -xF -- "$name" >/dev/null; then
       echo "$name"
     fi
   done
@@ -521,7 +521,7 @@ task_test() {
   for version in "${CORE_LEGS[@]}"; do stages+=("core-$version"); done
   if [ $# -gt 0 ]; then  # some stages only, in the order given
     for stage in "$@"; do
-      if ! printf '%s\n' "${stages[@]}" | grep -qxF -- "$stage"; then
+      if ! printf '%s\n' "${stages[@]}" | grep -xF -- "$stage" >/dev/null; then
         echo "./dev test: unknown stage '$stage' (stages: ${stages[*]})" >&2; return 2
       fi
     done
