@@ -50,7 +50,7 @@ from ansible_collections.sshdoctor.connreset.plugins.module_utils._signatures im
     signature_of as _signature_of,
     unit_event,
 )
-from ansible_collections.sshdoctor.connreset.plugins.module_utils._untrusted import load_json, to_int
+from ansible_collections.sshdoctor.connreset.plugins.module_utils._untrusted import MAX_EPOCH, load_json, to_int
 
 # Seconds the whole read (journal and files) may take; what is left unread is said in `period`.
 DEFAULT_TIME_BUDGET = 30
@@ -619,8 +619,7 @@ _BOOT_TEXT = re.compile(
 )
 
 
-# Past 9999-12-31 no ISO year fits (and time.gmtime raises).
-MAX_USEC = 253402300799 * 1000000
+MAX_USEC = MAX_EPOCH * 1000000
 
 
 def _usec(value):

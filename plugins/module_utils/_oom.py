@@ -32,6 +32,7 @@ import re
 import time
 
 from ansible_collections.sshdoctor.connreset.plugins.module_utils._host_health import parse_btime
+from ansible_collections.sshdoctor.connreset.plugins.module_utils._untrusted import MAX_EPOCH
 from ansible_collections.sshdoctor.connreset.plugins.module_utils._signatures import (
     OOM_FIGURE,
     OOM_INVOKED,
@@ -81,10 +82,6 @@ _FIGURE_KEYS = {
     "UID": "uid",
     "oom_score_adj": "oom_score_adj",
 }
-
-
-# Past 9999-12-31 no ISO year fits, and a kernel stamp of 400 digits is infinity as a float.
-MAX_EPOCH = 253402300799
 
 
 def _iso_utc(epoch):

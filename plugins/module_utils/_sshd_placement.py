@@ -570,8 +570,8 @@ def verify_endpoint(effective):
     candidates = []
     for item in listen:
         match = re.match(r"^\[?([^\]]*?)\]?:(\d+)(?:\s.*)?$", str(item).strip())
-        port = to_int(match.group(2), signed=False) if match else None
-        if port is None or not 0 < port < 65536:
+        port = _tcp_port(match.group(2)) if match else None
+        if port is None:
             continue
         address = match.group(1)
         if address in ("0.0.0.0", ""):
@@ -582,9 +582,15 @@ def verify_endpoint(effective):
     if candidates:
         candidates.sort(key=lambda c: c[0])  # IPv4 first
         return {"address": candidates[0][1], "port": candidates[0][2]}
-    port = to_int(str(ports[0]), signed=False)
     # sshd -T always prints a port; without a usable one, sshd's own default
-    return {"address": "127.0.0.1", "port": port if port is not None and 0 < port < 65536 else 22}
+    port = _tcp_port(str(ports[0]))
+    return {"address": "127.0.0.1", "port": port if port is not None else 22}
+
+
+def _tcp_port(text):
+    """A TCP port (1 to 65535) from host text, or None."""
+    port = to_int(text, signed=False)
+    return port if port is not None and 0 < port < 65536 else None
 
 
 def keyscan_type(effective, exists=None):

@@ -41,6 +41,9 @@ import re
 
 # --------------------------------------------------------------------------- numbers in host text
 MAX_DIGITS = 32
+# The last second an ISO 8601 year can show (9999-12-31T23:59:59Z): a host's time past it is no time
+# (time.gmtime and datetime raise on it, and a stamp of 400 digits is infinity as a float).
+MAX_EPOCH = 253402300799
 
 _DECIMAL = re.compile(r"[+-]?[0-9]+\Z")
 
